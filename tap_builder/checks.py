@@ -1,0 +1,346 @@
+"""Cross-field rules that pydantic cannot express on a single field.
+
+Each check takes the parsed :class:`~tap_builder.spec.models.Spec` and yields
+``(location, message)`` pairs; :func:`check_spec` runs them all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing as t
+from dataclasses import dataclass
+
+from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
+from jsonpath_ng.ext import parse as parse_jsonpath
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from tap_builder.runtime import TemplateError, Variable, variables_in
+from tap_builder.spec.models import (
+    BUILTIN_SETTINGS,
+    DEFAULT_TYPES,
+    OffsetPagination,
+    Spec,
+    Stream,
+)
+
+if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from tap_builder.spec.loader import Loc
+
+Found = tuple["Loc", str]
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the checks learn on the way: each stream's JSON Schema."""
+
+    schemas: dict[str, dict[str, t.Any]]
+
+
+def check_spec(spec: Spec, base_dir: Path) -> tuple[list[Found], Checked]:
+    """Run every cross-field check; return the problems and the loaded schemas."""
+    schemas: dict[str, dict[str, t.Any]] = {}
+    found: list[Found] = []
+    if not spec.streams:
+        found.append((("streams",), "at least one stream is required"))
+    found += _unique_ids(spec)
+    found += _parameters(spec)
+    found += _variables(spec)
+    found += _parents(spec)
+    auth = spec.authentication
+    if getattr(auth, "location", None) == "header" and not _HEADER_NAME.match(getattr(auth, "name", "")):
+        found.append((("authentication", "name"), f"{getattr(auth, 'name', '')!r} is not a valid HTTP header name"))
+    for index, stream in enumerate(spec.streams):
+        loc: Loc = ("streams", index)
+        found += _stream_shape(stream, loc)
+        schema, problems = _load_schema(stream, loc, base_dir)
+        found += problems
+        if schema is not None:
+            schemas[stream.id] = schema
+            found += _schema_fields(stream, schema, loc)
+    found += _child_context_fields(spec, schemas)
+    return found, Checked(schemas=schemas)
+
+
+# -- ids and parameters ------------------------------------------------------ #
+
+
+def _unique_ids(spec: Spec) -> Iterator[Found]:
+    first: dict[str, int] = {}
+    for index, stream in enumerate(spec.streams):
+        if stream.id in first:
+            msg = f"duplicate stream id {stream.id!r} (streams[{first[stream.id]}] has it)"
+            yield ("streams", index, "id"), msg
+        first.setdefault(stream.id, index)
+
+
+def _parameters(spec: Spec) -> Iterator[Found]:
+    first: dict[str, int] = {}
+    for index, parameter in enumerate(spec.parameters):
+        loc: Loc = ("parameters", index)
+        if parameter.name in BUILTIN_SETTINGS:
+            msg = (
+                f"{parameter.name!r} is a built-in setting of every generated tap; "
+                "remove it from parameters"
+            )
+            yield (*loc, "name"), msg
+        elif parameter.name in first:
+            msg = f"duplicate parameter {parameter.name!r} (parameters[{first[parameter.name]}] has it)"
+            yield (*loc, "name"), msg
+        first.setdefault(parameter.name, index)
+        default = parameter.default
+        allowed = DEFAULT_TYPES[parameter.type]
+        wrong_bool = isinstance(default, bool) and bool not in allowed
+        if default is not None and (wrong_bool or not isinstance(default, allowed)):
+            article = "an" if parameter.type[0] in "aeiou" else "a"
+            yield (*loc, "default"), f"{default!r} is not {article} {parameter.type}"
+
+
+# -- variables --------------------------------------------------------------- #
+
+
+def _templated_fields(spec: Spec) -> Iterator[tuple[Loc, object, Stream | None]]:
+    """Every field that may hold variables, with its stream (None: tap level)."""
+    yield ("base_url",), spec.base_url, None
+    auth = spec.authentication.model_dump(exclude={"type"})
+    for key, value in auth.items():
+        yield ("authentication", key), value, None
+    for index, stream in enumerate(spec.streams):
+        loc: Loc = ("streams", index)
+        yield (*loc, "path"), stream.path, stream
+        for group in ("query_params", "headers"):
+            for key, value in getattr(stream, group).items():
+                yield (*loc, group, key), value, stream
+        if stream.body is not None:
+            yield (*loc, "body"), stream.body, stream
+
+
+def _variables(spec: Spec) -> Iterator[Found]:
+    declared = {p.name for p in spec.parameters} | {"api_url"}
+    if spec.has_incremental:
+        declared.add("start_date")
+    for loc, value, stream in _templated_fields(spec):
+        try:
+            found = list(variables_in(value))
+        except TemplateError as exc:
+            yield loc, str(exc)
+            continue
+        for variable in found:
+            if problem := _variable_problem(variable, spec, stream, declared, loc):
+                yield loc, problem
+
+
+def _variable_problem(
+    variable: Variable,
+    spec: Spec,
+    stream: Stream | None,
+    declared: set[str],
+    loc: Loc,
+) -> str | None:
+    if variable.from_config:
+        if variable.name == "api_url" and loc == ("base_url",):
+            return "base_url cannot refer to {config.api_url}: api_url replaces it"
+        if variable.name not in declared:
+            names = ", ".join(sorted(declared))
+            return f"{variable} refers to an undeclared parameter. Declared: {names}"
+        return None
+    if stream is None or stream.parent_stream is None:
+        where = "this stream has no parent_stream" if stream else "only child streams have them"
+        return (
+            f"{variable} is a parent-context variable, but {where}; "
+            f"did you mean {{config.{variable.name}}}?"
+        )
+    parent = spec.stream(stream.parent_stream)
+    if parent is not None and variable.name not in parent.child_context:
+        keys = ", ".join(parent.child_context) or "none"
+        return (
+            f"{variable} is not provided by the child_context of parent "
+            f"{parent.id!r} (it provides: {keys})"
+        )
+    return None
+
+
+# -- parents ------------------------------------------------------------------ #
+
+
+def _parents(spec: Spec) -> Iterator[Found]:
+    ids = {stream.id for stream in spec.streams}
+    for index, stream in enumerate(spec.streams):
+        loc: Loc = ("streams", index, "parent_stream")
+        parent_id = stream.parent_stream
+        if parent_id is None:
+            continue
+        if parent_id == stream.id:
+            yield loc, "a stream cannot be its own parent"
+        elif parent_id not in ids:
+            yield loc, f"no stream has id {parent_id!r}. Stream ids: {', '.join(sorted(ids))}"
+        elif _in_cycle(spec, stream):
+            yield loc, f"parent_stream links form a cycle through {stream.id!r}"
+        elif not (parent := spec.stream(parent_id)) or not parent.child_context:
+            yield loc, (
+                f"parent {parent_id!r} has no child_context: add one that maps "
+                "context keys to its record fields"
+            )
+
+
+def _in_cycle(spec: Spec, stream: Stream) -> bool:
+    seen = {stream.id}
+    current: Stream | None = stream
+    while current is not None and current.parent_stream is not None:
+        if current.parent_stream == stream.id:
+            return True
+        if current.parent_stream in seen:
+            return False  # a cycle further up, reported on its own streams
+        seen.add(current.parent_stream)
+        current = spec.stream(current.parent_stream)
+    return False
+
+
+def _child_context_fields(spec: Spec, schemas: dict[str, dict[str, t.Any]]) -> Iterator[Found]:
+    for index, stream in enumerate(spec.streams):
+        properties = schemas.get(stream.id, {}).get("properties", {})
+        for key, source in stream.child_context.items():
+            loc: Loc = ("streams", index, "child_context", key)
+            if source.startswith("$"):
+                if problem := jsonpath_problem(source):
+                    yield loc, problem
+            elif stream.id in schemas and source not in properties:
+                yield loc, _not_in_schema(source, properties)
+
+
+# -- streams ------------------------------------------------------------------ #
+
+
+def jsonpath_problem(expression: str) -> str | None:
+    """Why ``expression`` is not a JSONPath, or None when it parses."""
+    try:
+        parse_jsonpath(expression)
+    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # noqa: BLE001
+        return f"{expression!r} is not a valid JSONPath: {str(exc).strip() or type(exc).__name__}"
+    return None
+
+
+def _stream_shape(stream: Stream, loc: Loc) -> Iterator[Found]:
+    if problem := jsonpath_problem(stream.records_selector):
+        yield (*loc, "records_selector"), problem
+    if stream.body is not None and stream.method != "POST":
+        yield (*loc, "body"), "a body is only sent with method: POST"
+    for name in stream.headers:
+        if not _HEADER_NAME.match(name):
+            yield (*loc, "headers", name), f"{name!r} is not a valid HTTP header name"
+    pagination = stream.pagination
+    if isinstance(pagination, OffsetPagination):
+        yield from _offset_complete(pagination, (*loc, "pagination"))
+    if pagination and pagination.location == "header":
+        names = [getattr(pagination, "attribute", None), getattr(pagination, "offset_param", None), getattr(pagination, "limit_param", None)]
+        for name in filter(None, names):
+            if not _HEADER_NAME.match(name):
+                yield (*loc, "pagination"), f"{name!r} is not a valid HTTP header name"
+    incremental = stream.incremental
+    if incremental and incremental.location == "header" and not _HEADER_NAME.match(incremental.param_name):
+        yield (*loc, "incremental", "param_name"), f"{incremental.param_name!r} is not a valid HTTP header name"
+
+
+def _offset_complete(pagination: OffsetPagination, loc: Loc) -> Iterator[Found]:
+    if pagination.next_offset_selector is None:
+        for name in ("limit_param", "limit"):
+            if getattr(pagination, name) is None:
+                yield (*loc, name), "required without next_offset_selector (the offset grows by limit)"
+        return
+    if problem := jsonpath_problem(pagination.next_offset_selector):
+        yield (*loc, "next_offset_selector"), problem
+    if (pagination.limit_param is None) != (pagination.limit is None):
+        missing = "limit" if pagination.limit is None else "limit_param"
+        yield (*loc, missing), "limit_param and limit go together: give both or neither"
+
+
+def _load_schema(stream: Stream, loc: Loc, base_dir: Path) -> tuple[dict[str, t.Any] | None, list[Found]]:
+    if (stream.json_schema is None) == (stream.schema_file is None):
+        which = "both are given" if stream.json_schema is not None else "neither is given"
+        return None, [(loc, f"give exactly one of schema or schema_file ({which})")]
+    if stream.json_schema is not None:
+        schema, where = stream.json_schema, (*loc, "schema")
+    else:
+        where = (*loc, "schema_file")
+        loaded, problem = _read_schema_file(base_dir, str(stream.schema_file))
+        if loaded is None:
+            return None, [(where, problem)]
+        schema = loaded
+    problem = _schema_problem(schema)
+    return (None, [(where, problem)]) if problem else (schema, [])
+
+
+def _read_schema_file(base_dir: Path, name: str) -> tuple[dict[str, t.Any] | None, str]:
+    path = (base_dir / name).resolve()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, f"file not found: {path}"
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"cannot read {path}: {exc}"
+    except json.JSONDecodeError as exc:
+        return None, f"{path} is not JSON: {exc.msg} (line {exc.lineno})"
+    if not isinstance(data, dict):
+        return None, f"{path} holds a {type(data).__name__}, not a JSON Schema object"
+    return data, ""
+
+
+def _schema_problem(schema: dict[str, t.Any]) -> str | None:
+    types = schema.get("type")
+    is_object = types == "object" or (isinstance(types, list) and "object" in types)
+    if not is_object or not isinstance(schema.get("properties"), dict):
+        return 'a record schema must have type: object and a properties mapping'
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path) or "(root)"
+        return f"not a valid JSON Schema at {where}: {exc.message}"
+    return None
+
+
+def _not_in_schema(field: str, properties: dict[str, t.Any]) -> str:
+    names = ", ".join(properties) or "none"
+    return f"{field!r} is not a property of the schema (properties: {names})"
+
+
+def _schema_fields(stream: Stream, schema: dict[str, t.Any], loc: Loc) -> Iterator[Found]:
+    properties: dict[str, t.Any] = schema["properties"]
+    for index, field in enumerate(stream.primary_key):
+        if field not in properties:
+            yield (*loc, "primary_key", index), _not_in_schema(field, properties)
+    if stream.incremental is None:
+        return
+    key = stream.incremental.replication_key
+    where = (*loc, "incremental", "replication_key")
+    if key not in properties:
+        yield where, _not_in_schema(key, properties)
+    elif not is_datetime(properties[key]) and not is_number(properties[key]):
+        yield where, (
+            f"{key!r} must be declared as a date-time string "
+            "({type: string, format: date-time}) or a Unix timestamp (type: integer)"
+        )
+
+
+def schema_types(prop: dict[str, t.Any]) -> set[str]:
+    """The JSON types a property schema allows."""
+    types = prop.get("type", [])
+    found = {types} if isinstance(types, str) else set(types)
+    for option in prop.get("anyOf", []) + prop.get("oneOf", []):
+        found |= schema_types(option)
+    return found
+
+
+def is_datetime(prop: dict[str, t.Any]) -> bool:
+    """Whether a property is a date-time (or date) string."""
+    formats = {prop.get("format")} | {o.get("format") for o in prop.get("anyOf", [])}
+    return "string" in schema_types(prop) and bool(formats & {"date-time", "date"})
+
+
+def is_number(prop: dict[str, t.Any]) -> bool:
+    """Whether a property is an integer or number (a Unix timestamp key)."""
+    return bool(schema_types(prop) & {"integer", "number"})

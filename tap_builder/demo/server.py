@@ -1,0 +1,824 @@
+"""A stdlib HTTP server that emulates the APIs of the bundled sample specs.
+
+Each emulated API lives under its own path prefix (see
+:data:`tap_builder.demo.configs.API_PREFIXES`), checks its credentials, and
+implements real pagination and real incremental filters over the deterministic
+datasets in :mod:`tap_builder.demo.data`. Every request, answered or refused, is
+recorded so tests can assert where auth, paging and filter parameters went.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from tap_builder.demo import data
+from tap_builder.demo.configs import API_PREFIXES, DEMO_SETTINGS
+
+Record = dict[str, Any]
+
+_LOOPBACK = frozenset({"127.0.0.1", "localhost"})
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the demo server received.
+
+    Attributes:
+        method: HTTP method.
+        path: URL path without the query string, as sent.
+        query: Query parameters (``parse_qs`` with blank values kept).
+        headers: Request headers with lower-cased names.
+        body: The parsed JSON body, or None when there was none (or it was invalid).
+        status: The HTTP status the server answered.
+    """
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+    status: int
+
+
+# --------------------------------------------------------------------------- #
+# Routing primitives
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """A request as a route handler sees it.
+
+    Attributes:
+        method: HTTP method.
+        path: Path below the API prefix, percent-decoded.
+        query: Query parameters.
+        headers: Lower-cased headers.
+        body: Parsed JSON body or None.
+        params: Values of the ``{name}`` segments of the prefix and the route.
+    """
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+    params: dict[str, str]
+
+    def arg(self, name: str) -> str | None:
+        """The first value of query parameter ``name``, if sent."""
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (any case), if sent."""
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """A JSON response: status, payload and extra headers."""
+
+    status: int
+    payload: Payload
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class ApiError(Exception):
+    """Raised by authenticators and handlers to answer with an error."""
+
+    def __init__(
+        self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        """Build the error.
+
+        Args:
+            status: HTTP status to answer.
+            message: Human-readable explanation (never holds a secret).
+            headers: Extra response headers, e.g. ``WWW-Authenticate``.
+        """
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers
+
+    def response(self) -> ApiResponse:
+        """The JSON error response."""
+        name = _ERROR_NAMES.get(self.status, "error")
+        payload = {"error": name, "message": self.message}
+        return ApiResponse(self.status, payload, self.headers)
+
+
+_ERROR_NAMES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    500: "internal_error",
+}
+
+#: A JSON response payload.
+Payload = dict[str, Any] | list[Record]
+Handler = Callable[[ApiRequest], Payload]
+Authenticator = Callable[[ApiRequest], None]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A method and path pattern (below the API prefix) mapped to a handler."""
+
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class Api:
+    """One emulated API: a path prefix, an authenticator and its routes."""
+
+    name: str
+    prefix: re.Pattern[str]
+    authenticate: Authenticator
+    routes: tuple[Route, ...]
+
+
+def _pattern(template: str, *, whole: bool) -> re.Pattern[str]:
+    """Compile ``/a/{name}/b`` into a regex with a named group per segment."""
+    parts = re.split(r"\{(\w+)\}", template)
+    regex = "".join(
+        f"(?P<{part}>[^/]+)" if index % 2 else re.escape(part)
+        for index, part in enumerate(parts)
+    )
+    return re.compile("^" + regex + ("$" if whole else "(?=/|$)"))
+
+
+def _route(method: str, template: str, handler: Handler) -> Route:
+    return Route(method, _pattern(template, whole=True), handler)
+
+
+# --------------------------------------------------------------------------- #
+# Parameter parsing helpers (errors become 400 responses)
+# --------------------------------------------------------------------------- #
+
+
+def _int_value(
+    raw: str | None, name: str, default: int, bounds: tuple[int, int]
+) -> int:
+    """Parse a decimal integer parameter, checking it lies within ``bounds``."""
+    if raw is None:
+        return default
+    low, high = bounds
+    if not re.fullmatch(r"-?\d+", raw) or not low <= int(raw) <= high:
+        message = f"{name} must be an integer from {low} to {high}, got {raw!r}"
+        raise ApiError(400, message)
+    return int(raw)
+
+
+def _unix_value(raw: str | None, name: str) -> int | None:
+    """Parse a Unix-seconds filter value (digits only)."""
+    if raw is None:
+        return None
+    if not re.fullmatch(r"\d+", raw):
+        raise ApiError(400, f"{name} must be a Unix timestamp in seconds, got {raw!r}")
+    return int(raw)
+
+
+def _time_value(raw: str | None, name: str, fmt: str) -> datetime | None:
+    """Parse a date-time filter value in exactly the strftime format ``fmt`` (UTC)."""
+    if raw is None:
+        return None
+    try:
+        parsed = datetime.strptime(raw, fmt)
+    except ValueError:
+        raise ApiError(400, f"{name} must match {fmt!r}, got {raw!r}") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def _since_iso(
+    records: Sequence[Record], key: str, bound: datetime | None
+) -> list[Record]:
+    """Records whose ISO date-time ``key`` is at or after ``bound`` (inclusive)."""
+    if bound is None:
+        return list(records)
+    return [item for item in records if datetime.fromisoformat(item[key]) >= bound]
+
+
+def _since_unix(records: Sequence[Record], key: str, bound: int | None) -> list[Record]:
+    """Records whose Unix-seconds ``key`` is at or after ``bound`` (inclusive)."""
+    if bound is None:
+        return list(records)
+    return [item for item in records if item[key] >= bound]
+
+
+def _page(records: Sequence[Record], index: int, size: int) -> list[Record]:
+    """The ``index``-th (zero-based) page of ``size`` records; empty past the end."""
+    return list(records[index * size : (index + 1) * size])
+
+
+# --------------------------------------------------------------------------- #
+# Authenticators
+# --------------------------------------------------------------------------- #
+
+
+def _same(given: str | None, expected: str) -> bool:
+    """Constant-time comparison of a credential."""
+    return given is not None and hmac.compare_digest(
+        given.encode("utf-8"), expected.encode("utf-8")
+    )
+
+
+def _basic_credentials(request: ApiRequest) -> tuple[str, str] | None:
+    """The (username, password) of a Basic ``Authorization`` header, if valid."""
+    scheme, _, token = (request.header("authorization") or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, colon, password = decoded.partition(":")
+    return (username, password) if colon else None
+
+
+def basic_auth(username: str, password: str, realm: str) -> Authenticator:
+    """An authenticator for HTTP Basic credentials (RFC 7617)."""
+
+    def authenticate(request: ApiRequest) -> None:
+        given = _basic_credentials(request) or (None, None)
+        if not (_same(given[0], username) and _same(given[1], password)):
+            challenge = (("WWW-Authenticate", f'Basic realm="{realm}"'),)
+            message = f"invalid or missing Basic credentials for {realm}"
+            raise ApiError(401, message, challenge)
+
+    return authenticate
+
+
+def header_auth(name: str, value: str) -> Authenticator:
+    """An authenticator that requires header ``name`` to equal ``value``."""
+
+    def authenticate(request: ApiRequest) -> None:
+        if not _same(request.header(name), value):
+            raise ApiError(401, f"invalid or missing {name} header")
+
+    return authenticate
+
+
+def query_auth(name: str, value: str) -> Authenticator:
+    """An authenticator that requires query parameter ``name`` to equal ``value``."""
+
+    def authenticate(request: ApiRequest) -> None:
+        if not _same(request.arg(name), value):
+            raise ApiError(401, f"invalid or missing {name} query parameter")
+
+    return authenticate
+
+
+def no_auth(request: ApiRequest) -> None:
+    """An authenticator that lets every request through."""
+    del request
+
+
+# --------------------------------------------------------------------------- #
+# Aircall: Basic auth, page/per_page, `from` in Unix seconds
+# --------------------------------------------------------------------------- #
+
+
+def _aircall_page(request: ApiRequest, key: str, records: Sequence[Record]) -> Payload:
+    per_page = _int_value(request.arg("per_page"), "per_page", 20, (1, 50))
+    page = _int_value(request.arg("page"), "page", 1, (1, 10_000))
+    chunk = _page(records, page - 1, per_page)
+    more = page * per_page < len(records)
+    link = f"/v1/{key}?page={page + 1}&per_page={per_page}" if more else None
+    meta = {
+        "count": len(chunk),
+        "total": len(records),
+        "current_page": page,
+        "per_page": per_page,
+        "next_page_link": link,
+    }
+    return {key: chunk, "meta": meta}
+
+
+def aircall_calls(request: ApiRequest) -> Payload:
+    """``GET /calls``: ``from`` (Unix seconds, inclusive), ``order``, paging."""
+    since = _unix_value(request.arg("from"), "from")
+    calls = _since_unix(data.AIRCALL_CALLS, "started_at", since)
+    order = request.arg("order") or "asc"
+    if order not in ("asc", "desc"):
+        raise ApiError(400, f"order must be asc or desc, got {order!r}")
+    return _aircall_page(request, "calls", calls[::-1] if order == "desc" else calls)
+
+
+def aircall_users(request: ApiRequest) -> Payload:
+    """``GET /users``: paging only."""
+    return _aircall_page(request, "users", data.AIRCALL_USERS)
+
+
+# --------------------------------------------------------------------------- #
+# Chargebee: API key as Basic user, opaque next_offset, updated_at[after]
+# --------------------------------------------------------------------------- #
+
+
+def _chargebee_token(customer: Record) -> str:
+    """The opaque offset pointing just after ``customer``."""
+    parts = [str(customer["resource_version"]), str(customer["created_at"])]
+    return json.dumps(parts, separators=(",", ":"))
+
+
+def _chargebee_sorted(request: ApiRequest, customers: list[Record]) -> list[Record]:
+    ascending, descending = request.arg("sort_by[asc]"), request.arg("sort_by[desc]")
+    if ascending is not None and descending is not None:
+        raise ApiError(400, "send only one of sort_by[asc] and sort_by[desc]")
+    field = ascending or descending or "created_at"
+    if field not in ("created_at", "updated_at"):
+        raise ApiError(400, f"cannot sort by {field!r}; use created_at or updated_at")
+    descend = descending is not None
+    return sorted(customers, key=lambda item: item[field], reverse=descend)
+
+
+def _chargebee_start(request: ApiRequest, customers: list[Record]) -> int:
+    offset = request.arg("offset")
+    if offset is None:
+        return 0
+    tokens = [_chargebee_token(item) for item in customers]
+    if offset not in tokens:
+        raise ApiError(400, f"offset {offset!r} is not a next_offset this API returned")
+    return tokens.index(offset) + 1
+
+
+def chargebee_customers(request: ApiRequest) -> Payload:
+    """``GET /customers``: ``updated_at[after]`` (inclusive), sort, limit/offset."""
+    since = _unix_value(request.arg("updated_at[after]"), "updated_at[after]")
+    customers = _chargebee_sorted(
+        request, _since_unix(data.CHARGEBEE_CUSTOMERS, "updated_at", since)
+    )
+    limit = _int_value(request.arg("limit"), "limit", 10, (1, 100))
+    start = _chargebee_start(request, customers)
+    chunk = customers[start : start + limit]
+    payload: dict[str, Any] = {"list": [{"customer": item} for item in chunk]}
+    if start + limit < len(customers):
+        payload["next_offset"] = _chargebee_token(chunk[-1])
+    return payload
+
+
+# --------------------------------------------------------------------------- #
+# Shopify: store in the path, access-token header, page/limit, updated_at_min
+# --------------------------------------------------------------------------- #
+
+SHOPIFY_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _shopify_authenticate(request: ApiRequest) -> None:
+    settings = DEMO_SETTINGS["shopify"]
+    if request.params.get("store") != settings["store_name"]:
+        raise ApiError(404, f"no shop named {request.params.get('store')!r}")
+    header_auth("X-Shopify-Access-Token", settings["access_token"])(request)
+
+
+def shopify_products(request: ApiRequest) -> Payload:
+    """``GET /products.json``: ``updated_at_min`` (inclusive), page/limit."""
+    since = _time_value(
+        request.arg("updated_at_min"), "updated_at_min", SHOPIFY_TIME_FORMAT
+    )
+    products = _since_iso(data.SHOPIFY_PRODUCTS, "updated_at", since)
+    limit = _int_value(request.arg("limit"), "limit", 50, (1, 250))
+    page = _int_value(request.arg("page"), "page", 1, (1, 10_000))
+    return {"products": _page(products, page - 1, limit)}
+
+
+def shopify_orders(request: ApiRequest) -> Payload:
+    """``GET /orders.json``: every order line in one response."""
+    del request
+    return {"orders": list(data.SHOPIFY_ORDERS)}
+
+
+# --------------------------------------------------------------------------- #
+# Clinic: bearer header, bare-list parent with offset/limit, child routes
+# --------------------------------------------------------------------------- #
+
+CLINIC_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+def clinic_clients(request: ApiRequest) -> Payload:
+    """``GET /clients``: a bare JSON list, offset/limit."""
+    offset = _int_value(request.arg("offset"), "offset", 0, (0, 1_000_000))
+    limit = _int_value(request.arg("limit"), "limit", 20, (1, 100))
+    return list(data.CLINIC_CLIENTS[offset : offset + limit])
+
+
+def _clinic_client(request: ApiRequest) -> Record:
+    raw = request.params["client_id"]
+    client = next((c for c in data.CLINIC_CLIENTS if str(c["id"]) == raw), None)
+    if client is None:
+        raise ApiError(404, f"no client {raw!r}")
+    return client
+
+
+def clinic_medical_forms(request: ApiRequest) -> Payload:
+    """``GET /clients/{id}/medical-forms``: ``X-Updated-Since`` header (inclusive)."""
+    client = _clinic_client(request)
+    since = _time_value(
+        request.header("x-updated-since"), "X-Updated-Since", CLINIC_TIME_FORMAT
+    )
+    forms = _since_iso(data.CLINIC_FORMS[client["id"]], "updated_at", since)
+    return {"data": forms, "total": len(forms)}
+
+
+def clinic_appointments(request: ApiRequest) -> Payload:
+    """``GET /clients/{id}/appointments``: ``X-Clinic`` names the clinic."""
+    client = _clinic_client(request)
+    code, sent = client["clinic"]["code"], request.header("x-clinic")
+    if sent != code:
+        message = f"X-Clinic must be {code!r} for client {client['id']}, got {sent!r}"
+        raise ApiError(400, message)
+    return {"appointments": list(data.CLINIC_APPOINTMENTS[client["id"]])}
+
+
+# --------------------------------------------------------------------------- #
+# Helpdesk: key in query, POST search body, X-Page header, updated_since
+# --------------------------------------------------------------------------- #
+
+HELPDESK_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+HELPDESK_NOTE = "literal {braces} stay"
+
+
+def _helpdesk_search_body(body: object) -> tuple[str, int]:
+    """Validate the search body; return (status filter, page size)."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    size, note = body.get("page_size"), body.get("note")
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 100:
+        message = f"page_size must be a JSON integer from 1 to 100, got {size!r}"
+        raise ApiError(400, message)
+    if note != HELPDESK_NOTE:
+        raise ApiError(400, f"note must be {HELPDESK_NOTE!r}, got {note!r}")
+    wanted = body.get("filter")
+    status = wanted.get("status") if isinstance(wanted, dict) else None
+    if not isinstance(status, str):
+        raise ApiError(400, "filter.status must be a string")
+    return status, size
+
+
+def helpdesk_search(request: ApiRequest) -> Payload:
+    """``POST /tickets/search``: tenant header, body filter, paging, updated_since."""
+    tenant = request.header("x-tenant")
+    if tenant != DEMO_SETTINGS["helpdesk"]["tenant"]:
+        raise ApiError(400, f"unknown tenant {tenant!r} in X-Tenant")
+    status, size = _helpdesk_search_body(request.body)
+    since = _time_value(
+        request.arg("updated_since"), "updated_since", HELPDESK_TIME_FORMAT
+    )
+    page = _int_value(request.header("x-page"), "X-Page", 0, (0, 10_000))
+    tickets = [t for t in data.HELPDESK_TICKETS if t["status"] == status]
+    tickets = _since_iso(tickets, "updated_at", since)
+    results = _page(tickets, page, size)
+    return {"results": results, "page": page, "page_size": size, "total": len(tickets)}
+
+
+# --------------------------------------------------------------------------- #
+# Open library: no auth, offset/limit in headers, numeric `next`
+# --------------------------------------------------------------------------- #
+
+
+def openlib_books(request: ApiRequest) -> Payload:
+    """``GET /books``: ``X-Offset``/``X-Limit`` headers, ``next`` offset or null."""
+    offset = _int_value(request.header("x-offset"), "X-Offset", 0, (0, 1_000_000))
+    limit = _int_value(request.header("x-limit"), "X-Limit", 10, (1, 100))
+    books = data.OPENLIB_BOOKS
+    following = offset + limit if offset + limit < len(books) else None
+    return {"items": list(books[offset : offset + limit]), "next": following}
+
+
+def openlib_subjects(request: ApiRequest) -> Payload:
+    """``GET /subjects``: every subject in one response."""
+    del request
+    return {"subjects": list(data.OPENLIB_SUBJECTS)}
+
+
+# --------------------------------------------------------------------------- #
+# The route table
+# --------------------------------------------------------------------------- #
+
+
+def _api(name: str, prefix: str, authenticate: Authenticator, *routes: Route) -> Api:
+    return Api(name, _pattern(prefix, whole=False), authenticate, routes)
+
+
+def _apis() -> tuple[Api, ...]:
+    aircall, chargebee = DEMO_SETTINGS["aircall"], DEMO_SETTINGS["chargebee"]
+    clinic, helpdesk = DEMO_SETTINGS["clinic"], DEMO_SETTINGS["helpdesk"]
+    forms = "/clients/{client_id}/medical-forms"
+    appointments = "/clients/{client_id}/appointments"
+    return (
+        _api(
+            "aircall",
+            API_PREFIXES["aircall"],
+            basic_auth(aircall["api_id"], aircall["api_token"], "Aircall"),
+            _route("GET", "/calls", aircall_calls),
+            _route("GET", "/users", aircall_users),
+        ),
+        _api(
+            "chargebee",
+            API_PREFIXES["chargebee"],
+            basic_auth(chargebee["site_api_key"], "", "Chargebee"),
+            _route("GET", "/customers", chargebee_customers),
+        ),
+        _api(
+            "shopify",
+            "/shopify/{store}/admin/api/2024-01",
+            _shopify_authenticate,
+            _route("GET", "/products.json", shopify_products),
+            _route("GET", "/orders.json", shopify_orders),
+        ),
+        _api(
+            "clinic",
+            API_PREFIXES["clinic"],
+            header_auth("Authorization", f"Bearer {clinic['access_token']}"),
+            _route("GET", "/clients", clinic_clients),
+            _route("GET", forms, clinic_medical_forms),
+            _route("GET", appointments, clinic_appointments),
+        ),
+        _api(
+            "helpdesk",
+            API_PREFIXES["helpdesk"],
+            query_auth("api_key", helpdesk["api_key"]),
+            _route("POST", "/tickets/search", helpdesk_search),
+        ),
+        _api(
+            "openlib",
+            API_PREFIXES["openlib"],
+            no_auth,
+            _route("GET", "/books", openlib_books),
+            _route("GET", "/subjects", openlib_subjects),
+        ),
+    )
+
+
+#: Every emulated API, matched by path prefix in this order.
+APIS: tuple[Api, ...] = _apis()
+
+
+def _resolve(api: Api, request: ApiRequest) -> tuple[Route, dict[str, str]]:
+    """The route matching the request below the prefix; 404 or 405 otherwise."""
+    matches = [(r, m) for r in api.routes if (m := r.pattern.match(request.path))]
+    for route, match in matches:
+        if route.method == request.method:
+            return route, match.groupdict()
+    if matches:
+        allowed = ", ".join(sorted({route.method for route, _ in matches}))
+        raise ApiError(405, f"{request.method} not allowed here", (("Allow", allowed),))
+    endpoint = request.path or "/"
+    raise ApiError(404, f"the {api.name} demo API has no {endpoint} endpoint")
+
+
+def _call(api: Api, request: ApiRequest) -> ApiResponse:
+    try:
+        api.authenticate(request)
+        route, params = _resolve(api, request)
+        payload = route.handler(replace(request, params={**request.params, **params}))
+    except ApiError as error:
+        return error.response()
+    return ApiResponse(200, payload)
+
+
+def dispatch(request: ApiRequest) -> ApiResponse:
+    """Answer a request whose ``path`` is the full (decoded) URL path.
+
+    Args:
+        request: The request; ``params`` is ignored.
+
+    Returns:
+        The JSON response, 404 when no API owns the path.
+    """
+    for api in APIS:
+        match = api.prefix.match(request.path)
+        if match:
+            below = request.path[match.end() :]
+            return _call(api, replace(request, path=below, params=match.groupdict()))
+    return ApiError(404, f"no demo API serves {request.path!r}").response()
+
+
+# --------------------------------------------------------------------------- #
+# HTTP plumbing
+# --------------------------------------------------------------------------- #
+
+Recorder = Callable[[RecordedRequest], None]
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """Threading server that records requests and keeps errors quiet."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], recorder: Recorder) -> None:
+        self.recorder = recorder
+        super().__init__(address, _RequestHandler)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Ignore connection errors (clients closing keep-alive sockets)."""
+
+
+def _parse_body(raw: bytes) -> tuple[Any, str | None]:
+    """The parsed JSON body (None when empty) and an error message, if invalid."""
+    if not raw.strip():
+        return None, None
+    try:
+        return json.loads(raw), None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, f"the body is not valid JSON: {error}"
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    """Turns HTTP requests into :func:`dispatch` calls, with keep-alive."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "tap-builder-demo/1.0"
+    #: Headers and body go out in separate writes; without this, Nagle's
+    #: algorithm and delayed ACKs add ~40 ms to every keep-alive response.
+    disable_nagle_algorithm = True
+
+    def do_GET(self) -> None:
+        """Answer any method the same way: through the route table."""
+        self._answer()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET  # noqa: N815
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Stay quiet: never print requests (they may carry credentials)."""
+
+    def _answer(self) -> None:
+        split = urlsplit(self.path)
+        query = parse_qs(split.query, keep_blank_values=True)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        body, problem = _parse_body(self._read_body())
+        path = unquote(split.path)
+        request = ApiRequest(self.command, path, query, headers, body, {})
+        if problem:
+            response = ApiError(400, problem).response()
+        else:
+            response = _safe_dispatch(request)
+        recorded = RecordedRequest(
+            self.command, split.path, query, headers, body, response.status
+        )
+        cast(_HTTPServer, self.server).recorder(recorded)
+        self._send(response)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunked()
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            return b""
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+            continue
+        return b"".join(chunks)
+
+    def _send(self, response: ApiResponse) -> None:
+        payload = json.dumps(response.payload).encode("utf-8")
+        self.send_response(response.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+
+def _safe_dispatch(request: ApiRequest) -> ApiResponse:
+    """:func:`dispatch`, turning a bug in a handler into a JSON 500."""
+    try:
+        return dispatch(request)
+    except Exception as error:  # the server must keep answering
+        return ApiError(500, f"demo server error: {type(error).__name__}").response()
+
+
+class DemoServer:
+    """The demo API server on 127.0.0.1, serving every sample spec's API.
+
+    The socket is bound when the object is created (port 0 picks a free port),
+    so :attr:`url` is known before :meth:`start`.
+
+    Example:
+        >>> with DemoServer() as server:
+        ...     config = demo_config("aircall", server.url)
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Bind the server socket.
+
+        Args:
+            host: ``127.0.0.1`` (or ``localhost``); nothing else is allowed.
+            port: TCP port, 0 for any free one.
+
+        Raises:
+            ValueError: for a host other than the loopback address.
+        """
+        if host not in _LOOPBACK:
+            msg = f"the demo server only binds 127.0.0.1, not {host!r}"
+            raise ValueError(msg)
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._httpd = _HTTPServer(("127.0.0.1", port), self._record)
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port."""
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The root URL, e.g. ``http://127.0.0.1:8123`` (no trailing slash)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of every request received so far, in arrival order."""
+        with self._lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        """Forget the recorded requests."""
+        with self._lock:
+            self._requests.clear()
+
+    def start(self) -> DemoServer:
+        """Serve in a daemon thread (no-op when already serving).
+
+        Returns:
+            This server, so ``server = DemoServer().start()`` works.
+        """
+        if self._closed:
+            msg = "this demo server was stopped; create a new one"
+            raise RuntimeError(msg)
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"demo-server-{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+        self._httpd.server_close()
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted, then close the socket."""
+        if self._thread is not None or self._closed:
+            msg = "serve_forever needs a fresh, unstarted demo server"
+            raise RuntimeError(msg)
+        try:
+            self._httpd.serve_forever(poll_interval=0.2)
+        finally:
+            self._closed = True
+            self._httpd.server_close()
+
+    def __enter__(self) -> DemoServer:
+        """Start serving."""
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop serving."""
+        self.stop()

@@ -1,0 +1,410 @@
+"""Build the template context: every decision made here, templates only format.
+
+Values from the spec reach templates either as plain data (rendered there with
+the ``py``/``toml``/``docstring`` filters) or as code fragments assembled here
+from fixed text and :func:`py_literal` output.
+"""
+
+from __future__ import annotations
+
+import copy
+import typing as t
+from dataclasses import dataclass, field
+
+from tap_builder.checks import is_datetime, is_number
+from tap_builder.render.literals import py_literal
+from tap_builder.render.naming import NameAllocator, camel_case
+from tap_builder.runtime import variables_in
+from tap_builder.spec.models import (
+    ApiKeyAuth,
+    BasicAuth,
+    NoAuth,
+    OffsetPagination,
+    PageIncrementPagination,
+    Parameter,
+    Spec,
+    Stream,
+)
+
+if t.TYPE_CHECKING:
+    from tap_builder.validation import Connector
+
+#: singer-sdk range the generated taps pin (compatible releases).
+SDK_REQUIREMENT = "singer-sdk~=0.54.9"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One config setting as the tap's schema, README and meltano.yml show it."""
+
+    name: str
+    th_type: str
+    meltano_kind: str
+    label: str
+    description: str
+    required: bool
+    secret: bool
+    default: object
+    kind: str
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """``target[name] = <code>`` in a request hook."""
+
+    name: str
+    code: str
+
+
+@dataclass(frozen=True)
+class PaginatorView:
+    """How a stream builds its paginator."""
+
+    return_type: str
+    code: str
+
+
+@dataclass
+class StreamView:
+    """Everything the stream template needs for one stream."""
+
+    id: str
+    class_name: str
+    display_name: str
+    path: str
+    primary_keys: tuple[str, ...]
+    replication_key: str | None
+    records_selector: str
+    method: str
+    response_format: str
+    unix_timestamp_fields: tuple[str, ...]
+    parent_class: str | None
+    flat_state: bool
+    child_context: dict[str, str]
+    body: object
+    paginator: PaginatorView | None
+    static_query: dict[str, object]
+    static_headers: dict[str, object]
+    query_assignments: list[Assignment] = field(default_factory=list)
+    header_assignments: list[Assignment] = field(default_factory=list)
+    schema: dict[str, t.Any] = field(default_factory=dict)
+
+    @property
+    def needs_url_params(self) -> bool:
+        """Whether ``get_url_params`` is overridden."""
+        return bool(self.static_query or self.query_assignments)
+
+    @property
+    def needs_http_request(self) -> bool:
+        """Whether ``get_http_request`` is overridden."""
+        return bool(self.static_headers or self.header_assignments)
+
+
+@dataclass(frozen=True)
+class AuthView:
+    """The base stream's ``authenticator`` property."""
+
+    sdk_class: str | None
+    code: str | None
+    settings: tuple[str, ...]
+    secret_query_params: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- #
+# Settings
+# --------------------------------------------------------------------------- #
+
+_TH_TYPES = {
+    "string": "th.StringType",
+    "integer": "th.IntegerType",
+    "number": "th.NumberType",
+    "boolean": "th.BooleanType",
+    "date-time": "th.DateTimeType",
+}
+_MELTANO_KINDS = {
+    "string": "string",
+    "integer": "integer",
+    "number": "decimal",
+    "boolean": "boolean",
+    "date-time": "date_iso8601",
+}
+
+
+def _setting(parameter: Parameter) -> Setting:
+    th_type = _TH_TYPES[parameter.type]
+    if parameter.is_required:
+        th_type += "(nullable=False)"
+    return Setting(
+        name=parameter.name,
+        th_type=th_type,
+        meltano_kind="password" if parameter.secret else _MELTANO_KINDS[parameter.type],
+        label=parameter.display_label,
+        description=parameter.description or "",
+        required=parameter.is_required,
+        secret=parameter.secret,
+        default=parameter.default,
+        kind=parameter.type,
+    )
+
+
+def settings(spec: Spec) -> list[Setting]:
+    """Declared parameters, then the built-in ``api_url`` and ``start_date``."""
+    found = [_setting(p) for p in spec.parameters]
+    found.append(
+        Setting(
+            name="api_url",
+            th_type="th.StringType",
+            meltano_kind="string",
+            label="API URL",
+            description=(
+                f"Replaces the base URL {spec.base_url}; may hold "
+                "{config.NAME} variables. For proxies, sandboxes and tests."
+            ),
+            required=False,
+            secret=False,
+            default=None,
+            kind="string",
+        )
+    )
+    if spec.has_incremental:
+        found.append(
+            Setting(
+                name="start_date",
+                th_type="th.DateTimeType",
+                meltano_kind="date_iso8601",
+                label="Start Date",
+                description=(
+                    "ISO-8601 date-time: the lower bound of the first sync of "
+                    "incremental streams."
+                ),
+                required=False,
+                secret=False,
+                default=None,
+                kind="date-time",
+            )
+        )
+    return found
+
+
+# --------------------------------------------------------------------------- #
+# Authentication
+# --------------------------------------------------------------------------- #
+
+
+def auth_view(spec: Spec) -> AuthView:
+    """The authenticator for the spec's ``authentication`` block."""
+    auth = spec.authentication
+    used = tuple(
+        dict.fromkeys(
+            v.name
+            for v in variables_in(auth.model_dump(exclude={"type"}))
+            if v.from_config
+        )
+    )
+    if isinstance(auth, ApiKeyAuth):
+        location = "params" if auth.location == "query" else "header"
+        code = (
+            f"APIKeyAuthenticator(key={py_literal(auth.name)}, "
+            f"value=self.render_secret({py_literal(auth.value)}), "
+            f"location={py_literal(location)})"
+        )
+        query = (auth.name,) if auth.location == "query" else ()
+        return AuthView("APIKeyAuthenticator", code, used, query)
+    if isinstance(auth, BasicAuth):
+        code = (
+            f"BasicAuthenticator(username=self.render_secret({py_literal(auth.username)}), "
+            f"password=self.render_secret({py_literal(auth.password)}))"
+        )
+        return AuthView("BasicAuthenticator", code, used, ())
+    if isinstance(auth, NoAuth):
+        return AuthView(None, None, (), ())
+    t.assert_never(auth)
+
+
+# --------------------------------------------------------------------------- #
+# Pagination: one entry per spec pagination type
+# --------------------------------------------------------------------------- #
+
+
+def _page_increment(
+    pagination: PageIncrementPagination, view: StreamView
+) -> PaginatorView:
+    _place_token(view, pagination.location, pagination.attribute)
+    code = f"PageNumberPaginator(start_value={py_literal(pagination.start_from)})"
+    return PaginatorView("PageNumberPaginator", code)
+
+
+def _offset(pagination: OffsetPagination, view: StreamView) -> PaginatorView:
+    _place_token(view, pagination.location, pagination.offset_param)
+    if pagination.limit_param is not None:
+        target = view.static_query if pagination.location == "query" else view.static_headers
+        target[pagination.limit_param] = pagination.limit
+    if pagination.next_offset_selector is not None:
+        code = (
+            f"NextOffsetPaginator({py_literal(pagination.next_offset_selector)}, "
+            "decode=self.decode_body)"
+        )
+        return PaginatorView("NextOffsetPaginator", code)
+    code = (
+        f"LimitOffsetPaginator(limit={py_literal(pagination.limit)}, "
+        "records_on_page=lambda: self.last_page_size)"
+    )
+    return PaginatorView("LimitOffsetPaginator", code)
+
+
+#: Spec pagination ``type`` -> how it renders; a test keeps it in step with the models.
+PAGINATORS: dict[str, t.Callable[[t.Any, StreamView], PaginatorView]] = {
+    "page_increment": _page_increment,
+    "offset": _offset,
+}
+#: Paginator classes that pagination.py defines (the rest come from the SDK).
+CUSTOM_PAGINATORS = ("NextOffsetPaginator", "LimitOffsetPaginator")
+
+
+def _place_token(view: StreamView, location: str, name: str) -> None:
+    if location == "query":
+        view.query_assignments.append(Assignment(py_literal(name), "next_page_token"))
+    else:
+        view.header_assignments.append(
+            Assignment(py_literal(name), "page.next_page_token")
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Streams
+# --------------------------------------------------------------------------- #
+
+
+def _child_schema(
+    stream: Stream, schema: dict[str, t.Any], parent: Stream, parent_schema: dict[str, t.Any]
+) -> dict[str, t.Any]:
+    """The child's schema plus the context keys its records will carry."""
+    result = copy.deepcopy(schema)
+    properties = result.setdefault("properties", {})
+    for key, source in parent.child_context.items():
+        if key not in properties:
+            properties[key] = _field_schema(parent_schema, source)
+    return result
+
+
+def _field_schema(schema: dict[str, t.Any], source: str) -> dict[str, t.Any]:
+    """The schema of a parent field named plainly or by a simple ``$.a.b`` path."""
+    parts = source.removeprefix("$").strip(".").split(".") if source.startswith("$") else [source]
+    node: dict[str, t.Any] = schema
+    for part in parts:
+        node = node.get("properties", {}).get(part)  # type: ignore[assignment]
+        if not isinstance(node, dict):
+            return {}
+    return copy.deepcopy(node)
+
+
+def stream_views(connector: Connector, base_class: str, names: NameAllocator) -> list[StreamView]:
+    """One view per stream, in spec order."""
+    spec = connector.spec
+    class_names = {s.id: names.take(camel_case(s.id) + "Stream") for s in spec.streams}
+    return [_stream_view(connector, s, class_names) for s in spec.streams]
+
+
+def _stream_view(connector: Connector, stream: Stream, class_names: dict[str, str]) -> StreamView:
+    spec = connector.spec
+    schema = connector.schemas[stream.id]
+    parent = spec.stream(stream.parent_stream) if stream.parent_stream else None
+    if parent is not None:
+        schema = _child_schema(stream, schema, parent, connector.schemas[parent.id])
+    incremental = stream.incremental
+    replication_key = incremental.replication_key if incremental else None
+    unix_fields: tuple[str, ...] = ()
+    if replication_key and is_datetime(schema["properties"][replication_key]) and not is_number(schema["properties"][replication_key]):
+        unix_fields = (replication_key,)
+    view = StreamView(
+        id=stream.id,
+        class_name=class_names[stream.id],
+        display_name=stream.name,
+        path=stream.path,
+        primary_keys=stream.primary_key,
+        replication_key=replication_key,
+        records_selector=stream.records_selector,
+        method=stream.method,
+        response_format=stream.response_format,
+        unix_timestamp_fields=unix_fields,
+        parent_class=class_names[parent.id] if parent else None,
+        flat_state=parent is not None and incremental is None,
+        child_context=dict(stream.child_context),
+        body=stream.body,
+        paginator=None,
+        static_query=dict(stream.query_params),
+        static_headers=dict(stream.headers),
+        schema=schema,
+    )
+    if stream.pagination is not None:
+        view.paginator = PAGINATORS[stream.pagination.type](stream.pagination, view)
+    if incremental is not None:
+        fmt = py_literal(incremental.date_format)
+        if incremental.location == "query":
+            code = f"self.filter_value(context, {fmt})"
+            view.query_assignments.append(Assignment(py_literal(incremental.param_name), code))
+        else:
+            code = f"self.filter_value(page.stream_context, {fmt})"
+            view.header_assignments.append(Assignment(py_literal(incremental.param_name), code))
+    return view
+
+
+# --------------------------------------------------------------------------- #
+# The whole package
+# --------------------------------------------------------------------------- #
+
+
+def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any]:
+    """The context every template of the package is rendered with."""
+    spec = connector.spec
+    names = NameAllocator()
+    tap_class = names.take("Tap" + camel_case(spec.tap_id))
+    base_class = names.take(camel_case(spec.tap_id) + "Stream")
+    streams = stream_views(connector, base_class, names)
+    paginator_types = sorted({s.paginator.return_type for s in streams if s.paginator})
+    auth = auth_view(spec)
+    return {
+        "spec": spec,
+        "package": spec.package,
+        "distribution": spec.distribution,
+        "tap_class": tap_class,
+        "base_class": base_class,
+        "streams": streams,
+        "settings": settings(spec),
+        "auth": auth,
+        "sdk_paginators": [p for p in paginator_types if p not in CUSTOM_PAGINATORS],
+        "custom_paginators": [p for p in paginator_types if p in CUSTOM_PAGINATORS],
+        "sdk_requirement": SDK_REQUIREMENT,
+        "tool_version": tool_version,
+        "has_children": any(s.parent_class for s in streams),
+        "meltano": meltano_plugin(spec),
+    }
+
+
+def meltano_plugin(spec: Spec) -> dict[str, t.Any]:
+    """The extractor entry of ``meltano.yml`` (plain data, dumped as YAML)."""
+    entries: list[dict[str, t.Any]] = []
+    for setting in settings(spec):
+        entry: dict[str, t.Any] = {"name": setting.name, "kind": setting.meltano_kind, "label": setting.label}
+        if setting.description:
+            entry["description"] = setting.description
+        if setting.secret:
+            entry["sensitive"] = True
+        if setting.default is not None:
+            entry["value"] = setting.default
+        entries.append(entry)
+    return {
+        "name": spec.distribution,
+        "namespace": spec.package,
+        "pip_url": "-e .",
+        "executable": spec.distribution,
+        "capabilities": [
+            "catalog",
+            "discover",
+            "state",
+            "about",
+            "stream-maps",
+            "schema-flattening",
+        ],
+        "settings": entries,
+    }

@@ -1,0 +1,308 @@
+"""The connector spec as pydantic models: what a user writes, and nothing more.
+
+Field-level rules live here; rules that span fields (variables, parents, schema
+fields) live in :mod:`tap_builder.checks`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+TAP_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+STREAM_ID_PATTERN = r"^[a-z_][a-z0-9_]*$"
+PARAMETER_NAME_PATTERN = r"^[a-z_][a-z0-9_]*$"
+CONTEXT_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+#: Settings every generated tap has without declaring them.
+BUILTIN_SETTINGS = ("api_url", "start_date")
+#: Response formats the generated tap can decode.
+RESPONSE_FORMATS = ("application/json", "application/x-ndjson", "application/jsonl")
+
+NonEmpty = t.Annotated[str, StringConstraints(min_length=1)]
+Scalar = str | int | float | bool | None
+
+
+class Model(BaseModel):
+    """Base: unknown keys are errors and parsed specs are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- #
+# Authentication
+# --------------------------------------------------------------------------- #
+
+
+class ApiKeyAuth(Model):
+    """An API key sent in a header or a query parameter."""
+
+    type: t.Literal["api_key"]
+    location: t.Literal["header", "query"] = Field(
+        description="Where the key goes: a request header or a URL query parameter."
+    )
+    name: NonEmpty = Field(description="Header or query-parameter name, e.g. x-api-key.")
+    value: NonEmpty = Field(description="The key, usually {config.api_key}.")
+
+
+class BasicAuth(Model):
+    """HTTP Basic authentication (RFC 7617)."""
+
+    type: t.Literal["basic"]
+    username: NonEmpty = Field(description="User name, may hold variables.")
+    password: str = Field("", description="Password; empty or omitted for none.")
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: object) -> object:
+        return "" if value is None else value
+
+
+class NoAuth(Model):
+    """No authentication."""
+
+    type: t.Literal["none"]
+
+
+Authentication = t.Annotated[
+    ApiKeyAuth | BasicAuth | NoAuth, Field(discriminator="type")
+]
+
+
+# --------------------------------------------------------------------------- #
+# Parameters
+# --------------------------------------------------------------------------- #
+
+ParameterType = t.Literal["string", "integer", "number", "boolean", "date-time"]
+
+#: Python types a parameter's default may have, by parameter type.
+DEFAULT_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "date-time": (str,),
+}
+
+
+class Parameter(Model):
+    """A config setting the tap's users fill in."""
+
+    name: t.Annotated[str, StringConstraints(pattern=PARAMETER_NAME_PATTERN)] = Field(
+        description="Config key."
+    )
+    label: str | None = Field(None, description="Display label (defaults from name).")
+    description: str | None = Field(None, description="Help text.")
+    type: ParameterType = Field("string", description="Setting type.")
+    required: bool = Field(True, description="Whether the setting must be supplied.")
+    secret: bool = Field(False, description="Never logged; marked secret in the schema.")
+    default: Scalar = Field(None, description="Value used when the setting is not set.")
+
+    @property
+    def display_label(self) -> str:
+        """The label, or one made from the name (``api_token`` -> ``Api Token``)."""
+        return self.label or self.name.replace("_", " ").strip().title()
+
+    @property
+    def is_required(self) -> bool:
+        """Required and without a default (a default means it need not be given)."""
+        return self.required and self.default is None
+
+
+# --------------------------------------------------------------------------- #
+# Pagination
+# --------------------------------------------------------------------------- #
+
+
+class PageIncrementPagination(Model):
+    """Pages start_from, start_from+1, ... until a page has no records."""
+
+    type: t.Literal["page_increment"]
+    location: t.Literal["query", "header"] = Field(
+        "query", description="Where the page number goes."
+    )
+    attribute: NonEmpty = Field(description="Parameter or header name, e.g. page.")
+    start_from: int = Field(1, description="First page number.")
+
+
+class OffsetPagination(Model):
+    """Offsets: read from the response, or counted by ``limit``."""
+
+    type: t.Literal["offset"]
+    location: t.Literal["query", "header"] = Field(
+        "query", description="Where the offset (and limit) go."
+    )
+    offset_param: NonEmpty = Field(description="Offset parameter name, e.g. offset.")
+    next_offset_selector: NonEmpty | None = Field(
+        None, description="JSONPath to the next offset in the response."
+    )
+    limit_param: NonEmpty | None = Field(None, description="Page size parameter name.")
+    limit: t.Annotated[int, Field(gt=0)] | None = Field(None, description="Page size.")
+
+
+Pagination = t.Annotated[
+    PageIncrementPagination | OffsetPagination, Field(discriminator="type")
+]
+
+
+# --------------------------------------------------------------------------- #
+# Incremental
+# --------------------------------------------------------------------------- #
+
+
+class Incremental(Model):
+    """Incremental sync on a replication key, filtered by a request parameter."""
+
+    location: t.Literal["query", "header"] = Field(
+        "query", description="Where the filter goes."
+    )
+    replication_key: NonEmpty = Field(description="Record field holding the cursor.")
+    param_name: NonEmpty = Field(description="The API's filter parameter.")
+    date_format: NonEmpty = Field(
+        "%Y-%m-%dT%H:%M:%SZ",
+        description="timestamp (Unix seconds) or a strftime format.",
+    )
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format_known(cls, value: str) -> str:
+        if value == "timestamp":
+            return value
+        sample = "2001-02-03 04:05:06"
+        try:
+            rendered = dt.datetime(2001, 2, 3, 4, 5, 6, tzinfo=dt.UTC).strftime(value)
+        except ValueError:
+            rendered = value
+        if "%" not in value or rendered == value:
+            msg = (
+                f"{value!r} is neither 'timestamp' nor a strftime format "
+                f"(e.g. '%Y-%m-%d %H:%M:%S' gives {sample!r})"
+            )
+            raise ValueError(msg)
+        return value
+
+
+# --------------------------------------------------------------------------- #
+# Streams
+# --------------------------------------------------------------------------- #
+
+
+class Stream(Model):
+    """One endpoint, synced as one Singer stream."""
+
+    name: NonEmpty = Field(description="Display name.")
+    id: t.Annotated[str, StringConstraints(pattern=STREAM_ID_PATTERN)] = Field(
+        description="Singer stream name (snake_case)."
+    )
+    path: str = Field(description="Endpoint path appended to the base URL.")
+    primary_key: tuple[NonEmpty, ...] = Field((), description="Primary key field(s).")
+    method: t.Literal["GET", "POST"] = Field("GET", description="HTTP method.")
+    response_format: str = Field("application/json", description="Response MIME type.")
+    query_params: dict[NonEmpty, Scalar] = Field(
+        default_factory=dict, description="Query parameters (values may hold variables)."
+    )
+    headers: dict[NonEmpty, Scalar] = Field(
+        default_factory=dict, description="Extra request headers."
+    )
+    body: t.Any = Field(None, description="JSON body for POST.")
+    pagination: Pagination | None = None
+    incremental: Incremental | None = None
+    records_selector: NonEmpty = Field("$[*]", description="JSONPath to the records.")
+    json_schema: dict[str, t.Any] | None = Field(
+        None, alias="schema", description="Inline JSON Schema of a record."
+    )
+    schema_file: NonEmpty | None = Field(
+        None, description="JSON Schema file, relative to the spec file."
+    )
+    child_context: dict[
+        t.Annotated[str, StringConstraints(pattern=CONTEXT_KEY_PATTERN)], NonEmpty
+    ] = Field(
+        default_factory=dict,
+        description="Context key -> parent record field (name or $ JSONPath).",
+    )
+    parent_stream: str | None = Field(None, description="Id of the parent stream.")
+
+    @field_validator("primary_key", mode="before")
+    @classmethod
+    def _primary_key_list(cls, value: object) -> object:
+        if value is None or value == "":
+            return ()
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _method_upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("child_context", mode="before")
+    @classmethod
+    def _context_list(cls, value: object) -> object:
+        if value is None:
+            return {}
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return {item: item for item in value}
+        return value
+
+    @field_validator("response_format")
+    @classmethod
+    def _format_known(cls, value: str) -> str:
+        if value not in RESPONSE_FORMATS:
+            msg = f"{value!r} is not supported. Use one of: {', '.join(RESPONSE_FORMATS)}"
+            raise ValueError(msg)
+        return value
+
+
+class Spec(Model):
+    """A whole connector: basic details, authentication, parameters, streams."""
+
+    name: NonEmpty = Field(description="Display name, e.g. Aircall.")
+    tap_id: t.Annotated[str, StringConstraints(pattern=TAP_ID_PATTERN)] = Field(
+        description="Lowercase hyphenated id; the tap is tap-<tap_id>."
+    )
+    domain: str | None = Field(None, description="Product domain.")
+    logo: str | None = Field(None, description="Logo URL or path.")
+    description: str | None = Field(None, description="One-paragraph description.")
+    base_url: NonEmpty = Field(description="API base URL; may hold {config.NAME}.")
+    authentication: Authentication = Field(
+        default_factory=lambda: NoAuth(type="none"),
+        description="How requests authenticate.",
+    )
+    parameters: tuple[Parameter, ...] = Field((), description="Config settings.")
+    streams: tuple[Stream, ...] = Field(description="The streams (at least one).")
+
+    @field_validator("authentication", mode="before")
+    @classmethod
+    def _missing_auth_is_none(cls, value: object) -> object:
+        return {"type": "none"} if value is None else value
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _no_parameters(cls, value: object) -> object:
+        return () if value is None else value
+
+    @property
+    def package(self) -> str:
+        """Import package of the generated tap."""
+        return "tap_" + self.tap_id.replace("-", "_")
+
+    @property
+    def distribution(self) -> str:
+        """Distribution and executable name of the generated tap."""
+        return f"tap-{self.tap_id}"
+
+    @property
+    def has_incremental(self) -> bool:
+        """Whether any stream syncs incrementally (and so start_date exists)."""
+        return any(stream.incremental for stream in self.streams)
+
+    def stream(self, stream_id: str) -> Stream | None:
+        """The stream with this id, if any."""
+        return next((s for s in self.streams if s.id == stream_id), None)
