@@ -13,6 +13,7 @@ import typing as t
 from pathlib import Path
 
 from tap_builder import SpecError, WriteError, __version__, generate, load_spec, validate_spec
+from tap_builder.infer import SampleError, infer_schema_from_file
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -38,8 +39,6 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _infer_schema(args: argparse.Namespace) -> int:
-    from tap_builder.infer import infer_schema_from_file
-
     schema = infer_schema_from_file(Path(args.sample), selector=args.selector)
     print(json.dumps(schema, indent=2, ensure_ascii=False))
     return 0
@@ -113,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         count = len(exc.issues)
         print(f"{count} problem{'s' if count != 1 else ''} found.", file=sys.stderr)
         return 1
-    except (WriteError, UserError) as exc:
+    except (WriteError, UserError, SampleError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:

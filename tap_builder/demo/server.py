@@ -516,58 +516,58 @@ def _api(name: str, prefix: str, authenticate: Authenticator, *routes: Route) ->
     return Api(name, _pattern(prefix, whole=False), authenticate, routes)
 
 
-def _apis() -> tuple[Api, ...]:
-    aircall, chargebee = DEMO_SETTINGS["aircall"], DEMO_SETTINGS["chargebee"]
-    clinic, helpdesk = DEMO_SETTINGS["clinic"], DEMO_SETTINGS["helpdesk"]
-    forms = "/clients/{client_id}/medical-forms"
-    appointments = "/clients/{client_id}/appointments"
-    return (
-        _api(
-            "aircall",
-            API_PREFIXES["aircall"],
-            basic_auth(aircall["api_id"], aircall["api_token"], "Aircall"),
-            _route("GET", "/calls", aircall_calls),
-            _route("GET", "/users", aircall_users),
-        ),
-        _api(
-            "chargebee",
-            API_PREFIXES["chargebee"],
-            basic_auth(chargebee["site_api_key"], "", "Chargebee"),
-            _route("GET", "/customers", chargebee_customers),
-        ),
-        _api(
-            "shopify",
-            "/shopify/{store}/admin/api/2024-01",
-            _shopify_authenticate,
-            _route("GET", "/products.json", shopify_products),
-            _route("GET", "/orders.json", shopify_orders),
-        ),
-        _api(
-            "clinic",
-            API_PREFIXES["clinic"],
-            header_auth("Authorization", f"Bearer {clinic['access_token']}"),
-            _route("GET", "/clients", clinic_clients),
-            _route("GET", forms, clinic_medical_forms),
-            _route("GET", appointments, clinic_appointments),
-        ),
-        _api(
-            "helpdesk",
-            API_PREFIXES["helpdesk"],
-            query_auth("api_key", helpdesk["api_key"]),
-            _route("POST", "/tickets/search", helpdesk_search),
-        ),
-        _api(
-            "openlib",
-            API_PREFIXES["openlib"],
-            no_auth,
-            _route("GET", "/books", openlib_books),
-            _route("GET", "/subjects", openlib_subjects),
-        ),
-    )
-
+_FORMS = "/clients/{client_id}/medical-forms"
+_APPOINTMENTS = "/clients/{client_id}/appointments"
+_CLINIC_BEARER = f"Bearer {DEMO_SETTINGS['clinic']['access_token']}"
 
 #: Every emulated API, matched by path prefix in this order.
-APIS: tuple[Api, ...] = _apis()
+APIS: tuple[Api, ...] = (
+    _api(
+        "aircall",
+        API_PREFIXES["aircall"],
+        basic_auth(
+            DEMO_SETTINGS["aircall"]["api_id"],
+            DEMO_SETTINGS["aircall"]["api_token"],
+            "Aircall",
+        ),
+        _route("GET", "/calls", aircall_calls),
+        _route("GET", "/users", aircall_users),
+    ),
+    _api(
+        "chargebee",
+        API_PREFIXES["chargebee"],
+        basic_auth(DEMO_SETTINGS["chargebee"]["site_api_key"], "", "Chargebee"),
+        _route("GET", "/customers", chargebee_customers),
+    ),
+    _api(
+        "shopify",
+        "/shopify/{store}/admin/api/2024-01",
+        _shopify_authenticate,
+        _route("GET", "/products.json", shopify_products),
+        _route("GET", "/orders.json", shopify_orders),
+    ),
+    _api(
+        "clinic",
+        API_PREFIXES["clinic"],
+        header_auth("Authorization", _CLINIC_BEARER),
+        _route("GET", "/clients", clinic_clients),
+        _route("GET", _FORMS, clinic_medical_forms),
+        _route("GET", _APPOINTMENTS, clinic_appointments),
+    ),
+    _api(
+        "helpdesk",
+        API_PREFIXES["helpdesk"],
+        query_auth("api_key", DEMO_SETTINGS["helpdesk"]["api_key"]),
+        _route("POST", "/tickets/search", helpdesk_search),
+    ),
+    _api(
+        "openlib",
+        API_PREFIXES["openlib"],
+        no_auth,
+        _route("GET", "/books", openlib_books),
+        _route("GET", "/subjects", openlib_subjects),
+    ),
+)
 
 
 def _resolve(api: Api, request: ApiRequest) -> tuple[Route, dict[str, str]]:

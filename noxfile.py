@@ -1,0 +1,43 @@
+"""Developer tasks: ``nox -s tests`` (what CI runs), ``lint``, ``typecheck``, ``demo``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Lint, type-check, then the whole test suite (unit and end to end)."""
+    session.install("-e", ".[test]")
+    session.run("ruff", "check", "tap_builder", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "tap_builder", "tests", "noxfile.py")
+    session.run("mypy")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and format check."""
+    session.install("ruff")
+    session.run("ruff", "check", "tap_builder", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "tap_builder", "tests", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over tap_builder."""
+    session.install("-e", ".[test]")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """Generate, install and sync the sample tap against the demo API."""
+    session.install(".")
+    session.run("tap-builder", "demo", *session.posargs)
