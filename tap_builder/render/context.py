@@ -377,8 +377,26 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "sdk_requirement": SDK_REQUIREMENT,
         "tool_version": tool_version,
         "has_children": any(s.parent_class for s in streams),
+        "type_imports": _type_imports(streams),
+        "needs_override": any(
+            s.paginator or s.needs_url_params or s.needs_http_request
+            or s.body is not None or s.child_context
+            for s in streams
+        ),
         "meltano": meltano_plugin(spec),
     }
+
+
+def _type_imports(streams: list[StreamView]) -> dict[str, list[str]]:
+    """Names streams.py imports for annotations only, by module."""
+    helpers: list[str] = []
+    if any(s.needs_url_params or s.body is not None or s.child_context for s in streams):
+        helpers.append("Context")
+    if any(s.child_context for s in streams):
+        helpers.append("Record")
+    rest = ["HTTPRequest", "PageContext"] if any(s.needs_http_request for s in streams) else []
+    found = {"singer_sdk.helpers.types": helpers, "singer_sdk.streams.rest": rest}
+    return {module: names for module, names in found.items() if names}
 
 
 def meltano_plugin(spec: Spec) -> dict[str, t.Any]:

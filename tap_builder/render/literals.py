@@ -58,18 +58,25 @@ def _literal(value: object) -> str:
     return repr(value)
 
 
+def _escape_controls(text: str) -> str:
+    return "".join(
+        f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c for c in text  # noqa: PLR2004
+    )
+
+
 def docstring(text: object) -> str:
     """Text safe inside a triple-double-quoted docstring, on one line."""
     flat = " ".join(str(text).split())
     safe = flat.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    safe = _escape_controls(safe)
     if safe.endswith('"'):
         safe += " "
     return safe
 
 
 def comment(text: object) -> str:
-    """Text safe in a ``#`` comment: one line."""
-    return " ".join(str(text).split())
+    """Text safe in a ``#`` comment: one line, no control characters."""
+    return _escape_controls(" ".join(str(text).split()))
 
 
 def toml_string(value: str) -> str:
@@ -91,7 +98,7 @@ def yaml_block(value: object) -> str:
 
 def markdown_cell(text: object) -> str:
     """Text safe in a Markdown table cell."""
-    flat = " ".join(str(text).split())
+    flat = "".join(c for c in " ".join(str(text).split()) if ord(c) >= 32 and ord(c) != 127)  # noqa: PLR2004
     return flat.replace("\\", "\\\\").replace("|", "\\|") or " "
 
 

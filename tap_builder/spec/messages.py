@@ -39,6 +39,10 @@ def data_loc(loc: tuple[str | int, ...], data: object) -> Loc:
     out: list[str | int] = []
     node = data
     for part in loc:
+        if part == "[key]":  # pydantic's marker for a bad mapping key, not a field
+            if out and out[-1] == "":
+                out.pop()  # an empty key: point at its mapping
+            continue
         tag = isinstance(node, dict) and node.get("type") == part and part not in node
         if tag or (isinstance(part, str) and part in _UNION_MEMBERS and not (
             isinstance(node, dict) and part in node
@@ -76,12 +80,19 @@ def describe(error: ErrorDetails, known_keys: t.Iterable[str]) -> str:
         return "type is required"
     if kind == "literal_error":
         return f"{value!r} is not valid. Use one of: {_plain(ctx.get('expected', ''))}"
+    if kind == "tuple_type":
+        return "must be a list"
+    if kind in {"dict_type", "model_type"}:
+        return "must be a mapping"
+    loc = error["loc"]
+    is_key = loc[-1:] == ("[key]",)
     if kind == "string_pattern_mismatch":
-        last = next((p for p in reversed(error["loc"]) if isinstance(p, str)), "")
+        # a bad mapping key takes the hint of its mapping (e.g. child_context)
+        last = next((p for p in reversed(loc[:-2] if is_key else loc) if isinstance(p, str)), "")
         hint = PATTERN_HINTS.get(str(last), f"it must match {ctx.get('pattern')}")
         return f"{value!r} is not valid: {hint}"
     if kind == "string_too_short":
-        return "must not be empty"
+        return "keys must not be empty" if is_key else "must not be empty"
     message = error["msg"]
     return message.removeprefix("Value error, ")
 
