@@ -547,7 +547,15 @@ class BuilderStream(RESTStream[t.Any]):
     def post_process(
         self, row: dict[str, t.Any], context: Mapping[str, t.Any] | None = None
     ) -> dict[str, t.Any] | None:
-        """Convert Unix-timestamp fields that the schema declares as date-time."""
+        """Add the parent context to child records; convert Unix timestamps.
+
+        A child record carries every context key as a field unless it has that
+        field itself (its own value stands). Fields holding Unix timestamps that
+        the schema declares as date-time become ISO-8601 strings.
+        """
+        if self.parent_stream_type is not None and context:
+            for key, value in context.items():
+                row.setdefault(key, value)
         for field in self.unix_timestamp_fields:
             if field in row:
                 row[field] = unix_to_iso(row[field])

@@ -202,6 +202,7 @@ def _clinic(requests: list[RecordedRequest], run: Run, state: dict[str, Any] | N
     assert {r.headers["x-clinic"] for r in appointments} == {"NORTH", "SOUTH"}
     child = run.records("medical_forms")
     assert all(isinstance(rec["client_id"], int) for rec in child)  # added from context
+    assert all(rec["clinic_code"] in {"NORTH", "SOUTH"} for rec in run.records("appointments"))
     assert "appointments" not in run.final_state["bookmarks"] or not run.final_state[
         "bookmarks"
     ]["appointments"].get("partitions")

@@ -1,0 +1,125 @@
+"""Installed taps failing well, keeping secrets, and passing their own test suite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tap_builder import load_spec, validate_spec
+from tap_builder.demo import DEMO_SPECS, DemoServer, demo_config
+from tests.e2e import REPO, SAMPLES, InstalledTap
+
+pytestmark = pytest.mark.slow
+
+SampleTap = Callable[[str], InstalledTap]
+
+
+def _secret_values(stem: str, config: dict[str, object]) -> list[str]:
+    spec = validate_spec(load_spec(SAMPLES / f"{stem}.yaml")).spec
+    return [str(config[p.name]) for p in spec.parameters if p.secret]
+
+
+def _assert_one_clear_line(stderr: str, *fragments: str) -> None:
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if "ERROR" in line]
+    assert errors, stderr[-2000:]
+    for fragment in fragments:  # the last line is the tap's verdict
+        assert fragment in errors[-1], errors[-1]
+
+
+@pytest.mark.parametrize(
+    ("stem", "setting", "names"),
+    [
+        ("aircall", "api_token", "api_id, api_token"),
+        ("helpdesk", "api_key", "api_key"),
+        ("shopify", "access_token", "access_token"),
+    ],
+)
+def test_wrong_credentials_fail_at_once_naming_the_settings(
+    stem: str, setting: str, names: str, sample_tap: SampleTap, server: DemoServer, tmp_path: Path
+) -> None:
+    """401: exit 1, one line naming the auth settings, the secret nowhere."""
+    wrong = "wrong-SECRET-value"
+    config = {**demo_config(stem, server.url), setting: wrong}
+    run = sample_tap(stem).run(config=config, workdir=tmp_path)
+    assert run.returncode == 1
+    _assert_one_clear_line(run.stderr, "HTTP 401", f"check the settings {names}")
+    assert wrong not in run.stdout + run.stderr
+    assert len([r for r in server.requests if r.status == 401]) == 1  # not retried
+
+
+def test_query_key_is_redacted_in_errors(
+    sample_tap: SampleTap, server: DemoServer, tmp_path: Path
+) -> None:
+    """An API key sent in the query shows as *** in the failing URL."""
+    config = {**demo_config("helpdesk", server.url), "api_key": "qk-SECRET"}
+    run = sample_tap("helpdesk").run(config=config, workdir=tmp_path)
+    assert "api_key=***" in run.stderr and "qk-SECRET" not in run.stderr
+
+
+def test_404_names_the_path_to_check(
+    sample_tap: SampleTap, server: DemoServer, tmp_path: Path
+) -> None:
+    """A wrong base URL fails at once with the URL path and the setting to check."""
+    config = {**demo_config("aircall", server.url), "api_url": server.url + "/nope/v1"}
+    run = sample_tap("aircall").run(config=config, workdir=tmp_path)
+    assert run.returncode == 1
+    _assert_one_clear_line(run.stderr, "HTTP 404", "/nope/v1/", "api_url")
+
+
+@pytest.mark.parametrize("stem", DEMO_SPECS)
+def test_secrets_never_appear_in_output(
+    stem: str, sample_tap: SampleTap, server: DemoServer, tmp_path: Path
+) -> None:
+    """A full sync at debug log level prints no secret value, on stdout or stderr."""
+    config = demo_config(stem, server.url)
+    run = sample_tap(stem).run(
+        config=config, workdir=tmp_path, env={"LOGLEVEL": "DEBUG"}
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    for secret in _secret_values(stem, config):
+        assert secret not in run.stdout and secret not in run.stderr
+
+
+@pytest.mark.parametrize("stem", ["aircall", "clinic"])
+def test_generated_test_suite_passes(
+    stem: str, sample_tap: SampleTap, demo_server: DemoServer
+) -> None:
+    """The generated package's own SDK standard tests pass against the demo API."""
+    tap = sample_tap(stem)
+    prefix = tap.executable.upper().replace("-", "_")
+    env = {**os.environ}
+    for name, value in demo_config(stem, demo_server.url).items():
+        env[f"{prefix}_{name.upper()}"] = str(value)
+    result = subprocess.run(
+        [str(tap.venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tap.package_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert " passed" in result.stdout
+
+
+def test_demo_command_installs_with_dependencies(tmp_path: Path) -> None:
+    """`tap-builder demo`: a fresh venv, a full pip install, a sync, the records shown."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_builder.cli", "demo", "--workdir", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "calls: 12 records" in result.stdout
+    assert "users: 8 records" in result.stdout
+    assert '"replication_key_value": "2024-02-01T14:30:00+00:00"' in result.stdout

@@ -1,0 +1,310 @@
+"""The run-time module shipped in every generated tap: variables, dates, secrets,
+and the base stream's error handling (HTTP faked with requests-mock)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import os
+import time
+import typing as t
+
+import pytest
+import requests_mock as rm
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.exceptions import RetriableAPIError
+
+from tap_builder import runtime
+from tap_builder.runtime import (
+    APIError,
+    BuilderStream,
+    TemplateError,
+    Variable,
+    format_filter_value,
+    parse_template,
+    redact,
+    redact_url,
+    register_secret,
+    render_data,
+    render_fields,
+    render_text,
+    retry_after_seconds,
+    to_text,
+    unix_to_iso,
+)
+
+# --------------------------------------------------------------------------- #
+# Variables
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("plain", ("plain",)),
+        ("{config.key}", (Variable("key", from_config=True),)),
+        ("/c/{client_id}/x", ("/c/", Variable("client_id", from_config=False), "/x")),
+        ("{{literal}}", ("{literal}",)),
+        ("a{{b}}{config.x}c", ("a{b}", Variable("x", from_config=True), "c")),
+        ("", ()),
+    ],
+)
+def test_parse_template(text: str, parts: tuple[object, ...]) -> None:
+    """Literal text, config and context variables, and doubled braces."""
+    assert parse_template(text) == parts
+
+
+@pytest.mark.parametrize("text", ["{", "}", "a{b", "{config.}", "{1abc}", "{a b}", "x}y"])
+def test_parse_template_rejects_lone_braces(text: str) -> None:
+    """A brace that opens no variable is an error that says how to write one."""
+    with pytest.raises(TemplateError, match="literal brace"):
+        parse_template(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(5, "5"), (True, "true"), (False, "false"), (2.0, "2"), (0.1, "0.1"), (None, "")],
+)
+def test_to_text(value: object, text: str) -> None:
+    """Values inside strings: digits, true/false, shortest numbers."""
+    assert to_text(value) == text
+
+
+def test_single_variable_keeps_json_type_in_body() -> None:
+    """A body value that is exactly one variable keeps the setting's type."""
+    config = {"size": 4, "flag": True, "name": "x"}
+    body = {"a": "{config.size}", "b": ["{config.flag}", "n={config.size}"], "c": "{{x}}"}
+    assert render_data(body, config) == {"a": 4, "b": [True, "n=4"], "c": "{x}"}
+
+
+def test_unset_settings_drop_the_entry() -> None:
+    """Query params, headers and body members on unset settings are not sent."""
+    config = {"set": "yes"}
+    fields = {"a": "{config.set}", "b": "{config.unset}", "c": 50, "d": "x-{config.unset}"}
+    assert render_fields(fields, config) == {"a": "yes", "c": "50"}
+    assert render_data({"a": "{config.unset}", "b": 1}, config) == {"b": 1}
+
+
+def test_context_variables_render_from_context() -> None:
+    """Bare variables come from the parent context."""
+    assert render_text("/c/{id}/f", {}, {"id": 7}) == "/c/7/f"
+
+
+# --------------------------------------------------------------------------- #
+# Dates
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt", "expected"),
+    [
+        ("2024-02-01T14:30:00Z", "timestamp", 1706797800),
+        ("2024-02-01T15:30:00+01:00", "timestamp", 1706797800),
+        (1706797800, "%Y-%m-%d %H:%M:%S", "2024-02-01 14:30:00"),
+        ("2024-02-01T14:30:00", "%Y-%m-%dT%H:%M:%SZ", "2024-02-01T14:30:00Z"),
+        (decimal.Decimal("1706797800"), "timestamp", 1706797800),
+    ],
+)
+def test_format_filter_value(value: object, fmt: str, expected: object) -> None:
+    """Bookmarks become the filter format, in UTC."""
+    assert format_filter_value(value, fmt) == expected
+
+
+def test_dates_ignore_the_machine_time_zone() -> None:
+    """Formatting gives the same text whatever TZ the machine runs in."""
+    old = os.environ.get("TZ")
+    try:
+        os.environ["TZ"] = "Asia/Tokyo"
+        time.tzset()
+        assert format_filter_value(0, "%Y-%m-%d %H:%M") == "1970-01-01 00:00"
+        assert format_filter_value("2024-01-01T00:00:00", "timestamp") == 1704067200
+    finally:
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
+
+
+def test_unix_to_iso() -> None:
+    """Unix seconds become ISO-8601 with an explicit UTC offset; text is kept."""
+    assert unix_to_iso(1704067200) == "2024-01-01T00:00:00+00:00"
+    assert unix_to_iso("2024-01-01T00:00:00Z") == "2024-01-01T00:00:00Z"
+    assert unix_to_iso(True) is True
+
+
+def test_retry_after_seconds_and_http_date() -> None:
+    """Retry-After in seconds, as an HTTP date, or absent/invalid."""
+    with rm.Mocker() as mock:
+        future = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
+        date = future.strftime("%a, %d %b %Y %H:%M:%S GMT")
+        mock.get("https://x/a", headers={"Retry-After": "3"})
+        mock.get("https://x/b", headers={"Retry-After": date})
+        mock.get("https://x/c", headers={"Retry-After": "soon"})
+        import requests
+
+        assert retry_after_seconds(requests.get("https://x/a", timeout=5)) == 3.0
+        wait = retry_after_seconds(requests.get("https://x/b", timeout=5))
+        assert wait is not None and 25 <= wait <= 31
+        assert retry_after_seconds(requests.get("https://x/c", timeout=5)) is None
+
+
+def test_redaction_hides_registered_secrets() -> None:
+    """Secrets, URL-encoded too, and named query params are masked."""
+    register_secret("s3cr3t value")
+    assert redact("token=s3cr3t value!") == "token=***!"
+    url = "https://x/a?api_key=other&q=s3cr3t+value&page=2"
+    assert redact_url(url, ["api_key"]) == "https://x/a?api_key=***&q=***&page=2"
+
+
+# --------------------------------------------------------------------------- #
+# The base stream against a faked API
+# --------------------------------------------------------------------------- #
+
+SECRET = "tok-SECRET-123"
+
+
+class ItemsStream(BuilderStream):
+    """A stream as generated code declares it."""
+
+    name = "items"
+    path = "/items/{config.account}"
+    base_url = "https://api.example.com/v1"
+    auth_settings = ("api_token",)
+    secret_query_params = ("key",)
+    records_jsonpath = "$.items[*]"
+    backoff_base_seconds = 0.001
+    max_attempts = 3
+    schema: t.ClassVar[dict[str, t.Any]] = th.PropertiesList(
+        th.Property("id", th.IntegerType)
+    ).to_dict()
+
+    def get_url_params(self, context: t.Any, next_page_token: t.Any) -> dict[str, t.Any]:
+        return {"key": self.render_secret("{config.api_token}")}
+
+
+class UnitTap(Tap):
+    """A tap holding one stream."""
+
+    name = "tap-unit"
+    config_jsonschema = th.PropertiesList(
+        th.Property("api_token", th.StringType, secret=True),
+        th.Property("account", th.StringType),
+        th.Property("api_url", th.StringType),
+    ).to_dict()
+
+    def discover_streams(self) -> list[ItemsStream]:
+        return [ItemsStream(self)]
+
+
+URL = "https://api.example.com/v1/items/acme%2F1"
+
+
+@pytest.fixture
+def stream() -> ItemsStream:
+    tap = UnitTap(config={"api_token": SECRET, "account": "acme/1"}, setup_mapper=False)
+    found = tap.streams["items"]
+    assert isinstance(found, ItemsStream)
+    return found
+
+
+def test_path_variables_are_url_quoted(stream: ItemsStream, requests_mock: rm.Mocker) -> None:
+    """Config values in the path are quoted as one segment."""
+    requests_mock.get(URL, json={"items": [{"id": 1}]})
+    assert list(stream.get_records(None)) == [{"id": 1}]
+
+
+def test_api_url_replaces_base_url(requests_mock: rm.Mocker) -> None:
+    """The api_url setting, with its own variables, replaces base_url."""
+    tap = UnitTap(
+        config={"api_token": SECRET, "account": "a", "api_url": "http://127.0.0.1:9/{config.account}/"},
+        setup_mapper=False,
+    )
+    requests_mock.get("http://127.0.0.1:9/a/items/a", json={"items": [{"id": 2}]})
+    assert list(tap.streams["items"].get_records(None)) == [{"id": 2}]
+
+
+def test_429_is_retried_after_retry_after(stream: ItemsStream, requests_mock: rm.Mocker) -> None:
+    """429 then 200: the page is fetched again, waiting what Retry-After says."""
+    requests_mock.get(
+        URL,
+        [
+            {"status_code": 429, "headers": {"Retry-After": "0"}},
+            {"status_code": 503},
+            {"json": {"items": [{"id": 1}]}},
+        ],
+    )
+    assert list(stream.get_records(None)) == [{"id": 1}]
+    assert requests_mock.call_count == 3
+
+
+def test_5xx_gives_up_after_max_attempts(stream: ItemsStream, requests_mock: rm.Mocker) -> None:
+    """Persistent 500s fail after max_attempts, with the redacted URL."""
+    requests_mock.get(URL, status_code=500, text=f"boom {SECRET}")
+    with pytest.raises(RetriableAPIError) as info:
+        list(stream.get_records(None))
+    assert requests_mock.call_count == 3
+    assert SECRET not in str(info.value) and "key=***" in str(info.value)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_auth_failure_names_the_settings(
+    stream: ItemsStream, requests_mock: rm.Mocker, status: int
+) -> None:
+    """401/403 fail at once, naming the auth settings, never the secret."""
+    requests_mock.get(URL, status_code=status, text=f"bad token {SECRET}")
+    with pytest.raises(APIError) as info:
+        list(stream.get_records(None))
+    message = str(info.value)
+    assert requests_mock.call_count == 1
+    assert "check the settings api_token" in message and SECRET not in message
+
+
+def test_404_names_the_path(stream: ItemsStream, requests_mock: rm.Mocker) -> None:
+    """404 names the stream path and the api_url setting."""
+    requests_mock.get(URL, status_code=404)
+    with pytest.raises(APIError, match=r"stream path '/items/\{config.account\}'.*api_url"):
+        list(stream.get_records(None))
+
+
+def test_non_json_body_shows_type_and_start(stream: ItemsStream, requests_mock: rm.Mocker) -> None:
+    """A non-JSON body fails with its content type and first bytes."""
+    requests_mock.get(URL, text="<html>oops</html>", headers={"Content-Type": "text/html"})
+    with pytest.raises(APIError, match=r"not JSON \(text/html\).*<html>oops"):
+        list(stream.get_records(None))
+
+
+def test_decimals_keep_precision(stream: ItemsStream, requests_mock: rm.Mocker) -> None:
+    """Numbers with decimals are parsed as Decimal, not float."""
+    requests_mock.get(URL, text='{"items": [{"id": 1, "price": 0.1000000000000000055511}]}')
+    record = next(iter(stream.get_records(None)))
+    assert record["price"] == decimal.Decimal("0.1000000000000000055511")
+
+
+def test_missing_path_value_is_a_clear_error(requests_mock: rm.Mocker) -> None:
+    """A path variable without a value names the setting."""
+    tap = UnitTap(config={"api_token": SECRET}, setup_mapper=False)
+    with pytest.raises(APIError, match="setting 'account' has no value"):
+        list(tap.streams["items"].get_records(None))
+
+
+def test_runtime_module_is_standalone() -> None:
+    """The copied runtime imports nothing from tap_builder."""
+    source = runtime.__file__
+    with open(source, encoding="utf-8") as handle:
+        assert "tap_builder" not in handle.read().replace("tap-builder", "")
+
+
+class ChildStream(ItemsStream):
+    """A child stream: context keys are added to its records."""
+
+    name = "children"
+    parent_stream_type = ItemsStream
+
+
+def test_child_records_get_context_keys_but_keep_their_own(stream: ItemsStream) -> None:
+    """Context keys are added unless the record has the field (its value stands)."""
+    child = ChildStream(stream._tap)
+    row = child.post_process({"id": 1, "client_id": 99}, {"client_id": 5, "code": "N"})
+    assert row == {"id": 1, "client_id": 99, "code": "N"}
