@@ -1,4 +1,4 @@
-"""Developer tasks: ``nox -s tests`` (what CI runs), ``lint``, ``typecheck``, ``demo``."""
+"""Developer tasks: ``nox -s tests``, ``lint``, ``typecheck``, ``demo``."""
 
 from __future__ import annotations
 

@@ -14,7 +14,13 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 
 from tap_builder import render as _render
-from tap_builder.spec import LoadedSpec, SpecError, SpecIssue, load_spec, parse_spec_text
+from tap_builder.spec import (
+    LoadedSpec,
+    SpecError,
+    SpecIssue,
+    load_spec,
+    parse_spec_text,
+)
 from tap_builder.validation import Connector, validate_spec
 from tap_builder.write import WriteError, write_package
 
@@ -50,7 +56,9 @@ def default_output_dir(connector: Connector) -> Path:
     return Path(connector.spec.distribution)
 
 
-def generate(spec_path: str | Path, out_dir: Path | None = None, *, force: bool = False) -> tuple[Connector, Path, list[PurePosixPath]]:
+def generate(
+    spec_path: str | Path, out_dir: Path | None = None, *, force: bool = False
+) -> tuple[Connector, Path, list[PurePosixPath]]:
     """Load, validate, render and write in one call.
 
     Raises:
@@ -60,6 +68,10 @@ def generate(spec_path: str | Path, out_dir: Path | None = None, *, force: bool 
     connector = validate_spec(load_spec(spec_path))
     files = render_package(connector)
     target = out_dir or default_output_dir(connector)
-    metadata_ = {"generator": "tap-builder", "version": __version__, "spec": connector.spec.tap_id}
+    metadata_ = {
+        "generator": "tap-builder",
+        "version": __version__,
+        "spec": connector.spec.tap_id,
+    }
     written = write_package(files, target, force=force, metadata=metadata_)
     return connector, target, written

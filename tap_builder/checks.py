@@ -12,7 +12,7 @@ import typing as t
 from dataclasses import dataclass
 
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from jsonpath_ng.ext import parse as parse_jsonpath
+from jsonpath_ng.ext.parser import parse as parse_jsonpath
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
@@ -53,8 +53,15 @@ def check_spec(spec: Spec, base_dir: Path) -> tuple[list[Found], Checked]:
     found += _variables(spec)
     found += _parents(spec)
     auth = spec.authentication
-    if getattr(auth, "location", None) == "header" and not _HEADER_NAME.match(getattr(auth, "name", "")):
-        found.append((("authentication", "name"), f"{getattr(auth, 'name', '')!r} is not a valid HTTP header name"))
+    if getattr(auth, "location", None) == "header" and not _HEADER_NAME.match(
+        getattr(auth, "name", "")
+    ):
+        found.append(
+            (
+                ("authentication", "name"),
+                f"{getattr(auth, 'name', '')!r} is not a valid HTTP header name",
+            )
+        )
     for index, stream in enumerate(spec.streams):
         loc: Loc = ("streams", index)
         found += _stream_shape(stream, loc)
@@ -74,7 +81,8 @@ def _unique_ids(spec: Spec) -> Iterator[Found]:
     first: dict[str, int] = {}
     for index, stream in enumerate(spec.streams):
         if stream.id in first:
-            msg = f"duplicate stream id {stream.id!r} (streams[{first[stream.id]}] has it)"
+            where = f"streams[{first[stream.id]}]"
+            msg = f"duplicate stream id {stream.id!r} ({where} has it)"
             yield ("streams", index, "id"), msg
         first.setdefault(stream.id, index)
 
@@ -90,7 +98,8 @@ def _parameters(spec: Spec) -> Iterator[Found]:
             )
             yield (*loc, "name"), msg
         elif parameter.name in first:
-            msg = f"duplicate parameter {parameter.name!r} (parameters[{first[parameter.name]}] has it)"
+            where = f"parameters[{first[parameter.name]}]"
+            msg = f"duplicate parameter {parameter.name!r} ({where} has it)"
             yield (*loc, "name"), msg
         first.setdefault(parameter.name, index)
         default = parameter.default
@@ -150,7 +159,11 @@ def _variable_problem(
             return f"{variable} refers to an undeclared parameter. Declared: {names}"
         return None
     if stream is None or stream.parent_stream is None:
-        where = "this stream has no parent_stream" if stream else "only child streams have them"
+        where = (
+            "this stream has no parent_stream"
+            if stream
+            else "only child streams have them"
+        )
         return (
             f"{variable} is a parent-context variable, but {where}; "
             f"did you mean {{config.{variable.name}}}?"
@@ -178,13 +191,19 @@ def _parents(spec: Spec) -> Iterator[Found]:
         if parent_id == stream.id:
             yield loc, "a stream cannot be its own parent"
         elif parent_id not in ids:
-            yield loc, f"no stream has id {parent_id!r}. Stream ids: {', '.join(sorted(ids))}"
+            yield (
+                loc,
+                f"no stream has id {parent_id!r}. Stream ids: {', '.join(sorted(ids))}",
+            )
         elif _in_cycle(spec, stream):
             yield loc, f"parent_stream links form a cycle through {stream.id!r}"
         elif not (parent := spec.stream(parent_id)) or not parent.child_context:
-            yield loc, (
-                f"parent {parent_id!r} has no child_context: add one that maps "
-                "context keys to its record fields"
+            yield (
+                loc,
+                (
+                    f"parent {parent_id!r} has no child_context: add one that maps "
+                    "context keys to its record fields"
+                ),
             )
 
 
@@ -201,7 +220,9 @@ def _in_cycle(spec: Spec, stream: Stream) -> bool:
     return False
 
 
-def _child_context_fields(spec: Spec, schemas: dict[str, dict[str, t.Any]]) -> Iterator[Found]:
+def _child_context_fields(
+    spec: Spec, schemas: dict[str, dict[str, t.Any]]
+) -> Iterator[Found]:
     for index, stream in enumerate(spec.streams):
         properties = schemas.get(stream.id, {}).get("properties", {})
         for key, source in stream.child_context.items():
@@ -220,8 +241,9 @@ def jsonpath_problem(expression: str) -> str | None:
     """Why ``expression`` is not a JSONPath, or None when it parses."""
     try:
         parse_jsonpath(expression)
-    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # noqa: BLE001
-        return f"{expression!r} is not a valid JSONPath: {str(exc).strip() or type(exc).__name__}"
+    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:
+        reason = str(exc).strip() or type(exc).__name__
+        return f"{expression!r} is not a valid JSONPath: {reason}"
     return None
 
 
@@ -237,20 +259,34 @@ def _stream_shape(stream: Stream, loc: Loc) -> Iterator[Found]:
     if isinstance(pagination, OffsetPagination):
         yield from _offset_complete(pagination, (*loc, "pagination"))
     if pagination and pagination.location == "header":
-        names = [getattr(pagination, "attribute", None), getattr(pagination, "offset_param", None), getattr(pagination, "limit_param", None)]
+        names = [
+            getattr(pagination, "attribute", None),
+            getattr(pagination, "offset_param", None),
+            getattr(pagination, "limit_param", None),
+        ]
         for name in filter(None, names):
             if not _HEADER_NAME.match(name):
                 yield (*loc, "pagination"), f"{name!r} is not a valid HTTP header name"
     incremental = stream.incremental
-    if incremental and incremental.location == "header" and not _HEADER_NAME.match(incremental.param_name):
-        yield (*loc, "incremental", "param_name"), f"{incremental.param_name!r} is not a valid HTTP header name"
+    if (
+        incremental
+        and incremental.location == "header"
+        and not _HEADER_NAME.match(incremental.param_name)
+    ):
+        yield (
+            (*loc, "incremental", "param_name"),
+            f"{incremental.param_name!r} is not a valid HTTP header name",
+        )
 
 
 def _offset_complete(pagination: OffsetPagination, loc: Loc) -> Iterator[Found]:
     if pagination.next_offset_selector is None:
         for name in ("limit_param", "limit"):
             if getattr(pagination, name) is None:
-                yield (*loc, name), "required without next_offset_selector (the offset grows by limit)"
+                yield (
+                    (*loc, name),
+                    "required without next_offset_selector (the offset grows by limit)",
+                )
         return
     if problem := jsonpath_problem(pagination.next_offset_selector):
         yield (*loc, "next_offset_selector"), problem
@@ -259,9 +295,13 @@ def _offset_complete(pagination: OffsetPagination, loc: Loc) -> Iterator[Found]:
         yield (*loc, missing), "limit_param and limit go together: give both or neither"
 
 
-def _load_schema(stream: Stream, loc: Loc, base_dir: Path) -> tuple[dict[str, t.Any] | None, list[Found]]:
+def _load_schema(
+    stream: Stream, loc: Loc, base_dir: Path
+) -> tuple[dict[str, t.Any] | None, list[Found]]:
     if (stream.json_schema is None) == (stream.schema_file is None):
-        which = "both are given" if stream.json_schema is not None else "neither is given"
+        which = (
+            "both are given" if stream.json_schema is not None else "neither is given"
+        )
         return None, [(loc, f"give exactly one of schema or schema_file ({which})")]
     if stream.json_schema is not None:
         schema, where = stream.json_schema, (*loc, "schema")
@@ -271,8 +311,9 @@ def _load_schema(stream: Stream, loc: Loc, base_dir: Path) -> tuple[dict[str, t.
         if loaded is None:
             return None, [(where, problem)]
         schema = loaded
-    problem = _schema_problem(schema)
-    return (None, [(where, problem)]) if problem else (schema, [])
+    if schema_problem := _schema_problem(schema):
+        return None, [(where, schema_problem)]
+    return schema, []
 
 
 def _read_schema_file(base_dir: Path, name: str) -> tuple[dict[str, t.Any] | None, str]:
@@ -294,7 +335,7 @@ def _schema_problem(schema: dict[str, t.Any]) -> str | None:
     types = schema.get("type")
     is_object = types == "object" or (isinstance(types, list) and "object" in types)
     if not is_object or not isinstance(schema.get("properties"), dict):
-        return 'a record schema must have type: object and a properties mapping'
+        return "a record schema must have type: object and a properties mapping"
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
@@ -308,7 +349,9 @@ def _not_in_schema(field: str, properties: dict[str, t.Any]) -> str:
     return f"{field!r} is not a property of the schema (properties: {names})"
 
 
-def _schema_fields(stream: Stream, schema: dict[str, t.Any], loc: Loc) -> Iterator[Found]:
+def _schema_fields(
+    stream: Stream, schema: dict[str, t.Any], loc: Loc
+) -> Iterator[Found]:
     properties: dict[str, t.Any] = schema["properties"]
     for index, field in enumerate(stream.primary_key):
         if field not in properties:
@@ -320,9 +363,13 @@ def _schema_fields(stream: Stream, schema: dict[str, t.Any], loc: Loc) -> Iterat
     if key not in properties:
         yield where, _not_in_schema(key, properties)
     elif not is_datetime(properties[key]) and not is_number(properties[key]):
-        yield where, (
-            f"{key!r} must be declared as a date-time string "
-            "({type: string, format: date-time}) or a Unix timestamp (type: integer)"
+        yield (
+            where,
+            (
+                f"{key!r} must be declared as a date-time string "
+                "({type: string, format: date-time}) "
+                "or a Unix timestamp (type: integer)"
+            ),
         )
 
 

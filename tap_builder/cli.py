@@ -7,12 +7,20 @@ tracebacks only with ``--debug``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import typing as t
 from pathlib import Path
 
-from tap_builder import SpecError, WriteError, __version__, generate, load_spec, validate_spec
+from tap_builder import (
+    SpecError,
+    WriteError,
+    __version__,
+    generate,
+    load_spec,
+    validate_spec,
+)
 from tap_builder.infer import SampleError, infer_schema_from_file
 
 if t.TYPE_CHECKING:
@@ -49,17 +57,17 @@ def _demo_server(args: argparse.Namespace) -> int:
 
     server = DemoServer(port=args.port)
     print(f"demo API listening on {server.url} (Ctrl-C to stop)", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
     from tap_builder.quickstart import run_demo
 
-    return run_demo(spec_stem=args.spec, workdir=Path(args.workdir) if args.workdir else None)
+    return run_demo(
+        spec_stem=args.spec, workdir=Path(args.workdir) if args.workdir else None
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,33 +76,52 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tap-builder",
         description="Turn a declarative REST API spec into a Singer SDK tap.",
     )
-    parser.add_argument("--version", action="version", version=f"tap-builder {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--version", action="version", version=f"tap-builder {__version__}"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks on errors"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    validate = commands.add_parser("validate", help="check a spec; one line per problem")
+    validate = commands.add_parser(
+        "validate", help="check a spec; one line per problem"
+    )
     validate.add_argument("spec", help="spec file (YAML or JSON)")
     validate.set_defaults(handler=_validate)
 
     gen = commands.add_parser("generate", help="write the tap package for a spec")
     gen.add_argument("spec", help="spec file (YAML or JSON)")
     gen.add_argument("-o", "--output", help="package root (default ./tap-<tap_id>)")
-    gen.add_argument("--force", action="store_true", help="regenerate into a non-empty folder")
+    gen.add_argument(
+        "--force", action="store_true", help="regenerate into a non-empty folder"
+    )
     gen.set_defaults(handler=_generate)
 
-    infer = commands.add_parser("infer-schema", help="print a JSON Schema inferred from a sample")
-    infer.add_argument("sample", help="JSON file: a record, a list of records or a response; or JSON Lines")
+    infer = commands.add_parser(
+        "infer-schema", help="print a JSON Schema inferred from a sample"
+    )
+    infer.add_argument(
+        "sample",
+        help="JSON file: a record, a list of records or a response; or JSON Lines",
+    )
     infer.add_argument("--selector", help="JSONPath to the records in a whole response")
     infer.set_defaults(handler=_infer_schema)
 
-    server = commands.add_parser("demo-server", help="serve the bundled demo API on 127.0.0.1")
-    server.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    server = commands.add_parser(
+        "demo-server", help="serve the bundled demo API on 127.0.0.1"
+    )
+    server.add_argument(
+        "--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)"
+    )
     server.set_defaults(handler=_demo_server)
 
     demo = commands.add_parser(
         "demo", help="generate, install and sync a sample tap against the demo API"
     )
-    demo.add_argument("--spec", default="aircall", help="sample spec name (default aircall)")
+    demo.add_argument(
+        "--spec", default="aircall", help="sample spec name (default aircall)"
+    )
     demo.add_argument("--workdir", help="keep the generated tap and its venv here")
     demo.set_defaults(handler=_demo)
     return parser
@@ -118,7 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        print(f"error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        print(
+            f"error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            file=sys.stderr,
+        )
         return 1
 
 

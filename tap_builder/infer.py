@@ -94,7 +94,7 @@ class _Builder(SchemaBuilder):  # type: ignore[misc]
 
 
 def _merge_nullable(schema: t.Any) -> t.Any:  # noqa: ANN401
-    """Fold ``anyOf: [{type: null}, {type: string, format: ...}]`` into one type list."""
+    """Fold ``anyOf: [{type: null}, {type: string, ...}]`` into one type list."""
     if isinstance(schema, list):
         return [_merge_nullable(item) for item in schema]
     if not isinstance(schema, dict):
@@ -131,8 +131,8 @@ def infer_schema(records: Iterable[object]) -> dict[str, t.Any]:
     if count == 0:
         msg = "the sample holds no records"
         raise SampleError(msg)
-    schema: dict[str, t.Any] = _merge_nullable(builder.to_schema())
-    return _sorted(schema)
+    schema: dict[str, t.Any] = _sorted(_merge_nullable(builder.to_schema()))
+    return schema
 
 
 def _sorted(schema: t.Any) -> t.Any:  # noqa: ANN401

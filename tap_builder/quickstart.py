@@ -44,11 +44,21 @@ def _ensure_venv(folder: Path) -> Path:
 
 def _install(python: Path, package_dir: Path) -> None:
     _step(f"pip install {package_dir} (first run downloads singer-sdk)")
-    command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(package_dir)]
+    command = [
+        str(python),
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        str(package_dir),
+    ]
     subprocess.run(command, check=True)
 
 
-def format_table(records: Sequence[dict[str, t.Any]], max_columns: int = 6, width: int = 26) -> str:
+def format_table(
+    records: Sequence[dict[str, t.Any]], max_columns: int = 6, width: int = 26
+) -> str:
     """A plain text table of the first columns of ``records``."""
     columns: list[str] = []
     for record in records:
@@ -60,10 +70,14 @@ def format_table(records: Sequence[dict[str, t.Any]], max_columns: int = 6, widt
         return text if len(text) <= width else text[: width - 1] + "…"
 
     rows = [[cell(r.get(c)) for c in columns] for r in records]
-    widths = [max([len(c)] + [len(row[i]) for row in rows]) for i, c in enumerate(columns)]
+    widths = [
+        max([len(c)] + [len(row[i]) for row in rows]) for i, c in enumerate(columns)
+    ]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
+    lines += [
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows
+    ]
     return "\n".join(lines)
 
 
@@ -73,7 +87,9 @@ def run_demo(spec_stem: str = "aircall", workdir: Path | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     spec_path = sample_specs_dir() / f"{spec_stem}.yaml"
     _step(f"generating a tap from {spec_path}")
-    connector, package_dir, _ = generate(spec_path, workdir / f"tap-{spec_stem}", force=True)
+    connector, package_dir, _ = generate(
+        spec_path, workdir / f"tap-{spec_stem}", force=True
+    )
     python = _ensure_venv(workdir / "venv")
     _install(python, package_dir)
     executable = python.parent / connector.spec.distribution
@@ -83,7 +99,10 @@ def run_demo(spec_stem: str = "aircall", workdir: Path | None = None) -> int:
         _step(f"{executable.name} --config {config_path}  (demo API at {server.url})")
         result = subprocess.run(
             [str(executable), "--config", str(config_path)],
-            capture_output=True, text=True, timeout=300, check=False,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
     (workdir / "singer.jsonl").write_text(result.stdout)
     if result.returncode != 0:

@@ -275,11 +275,9 @@ def parse_datetime(value: object) -> dt.datetime:
     """
     if isinstance(value, dt.datetime):
         parsed = value
-    elif isinstance(value, int | float | decimal.Decimal) and not isinstance(
-        value, bool
-    ):
-        parsed = dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
-    elif isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip()):
+    elif (
+        isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool)
+    ) or (isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip())):
         parsed = dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
     elif isinstance(value, str):
         parsed = dt.datetime.fromisoformat(value.strip())
@@ -309,9 +307,7 @@ def unix_to_iso(value: object) -> object:
 
     Anything that is not a number is returned unchanged.
     """
-    if isinstance(value, bool) or not isinstance(
-        value, int | float | decimal.Decimal
-    ):
+    if isinstance(value, bool) or not isinstance(value, int | float | decimal.Decimal):
         return value
     return dt.datetime.fromtimestamp(float(value), tz=dt.UTC).isoformat()
 
@@ -497,7 +493,7 @@ class BuilderStream(RESTStream[t.Any]):
         if status < HTTPStatus.BAD_REQUEST:
             return
         msg = self.error_message(response)
-        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= 500:  # noqa: PLR2004
+        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= 500:
             raise RetriableAPIError(msg, response)
         raise APIError(msg)
 
@@ -508,7 +504,10 @@ class BuilderStream(RESTStream[t.Any]):
         head = f"stream {self.name!r}: HTTP {status} {response.reason} for {where}"
         if status in {HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN}:
             settings = ", ".join(self.auth_settings) or "(none declared)"
-            return f"{head}. The API rejected the credentials: check the settings {settings}."
+            return (
+                f"{head}. The API rejected the credentials: "
+                f"check the settings {settings}."
+            )
         if status == HTTPStatus.NOT_FOUND:
             return (
                 f"{head}. Check the stream path {self.path!r} and the base URL "
@@ -573,7 +572,7 @@ class BuilderStream(RESTStream[t.Any]):
         context: dict[str, t.Any] = {}
         for key, source in fields.items():
             if source.startswith("$"):
-                value = next(iter(extract_jsonpath(source, input=record)), None)
+                value = next(iter(extract_jsonpath(source, input=dict(record))), None)
             else:
                 value = record.get(source)
             if value is None:
@@ -588,7 +587,7 @@ class BuilderStream(RESTStream[t.Any]):
 
     # -- retries ------------------------------------------------------------ #
 
-    def backoff_wait_generator(self) -> Generator[float, t.Any, None]:  # type: ignore[override]
+    def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
         """Exponential backoff with jitter, or exactly what ``Retry-After`` says."""
         exception = yield 0.0
         attempt = 0
@@ -597,7 +596,10 @@ class BuilderStream(RESTStream[t.Any]):
             wait = retry_after_seconds(response)
             if wait is None:
                 ceiling = self.backoff_base_seconds * 2**attempt
-                wait = min(self.backoff_max_seconds, ceiling * (0.5 + random.random() / 2))  # noqa: S311
+                wait = min(
+                    self.backoff_max_seconds,
+                    ceiling * (0.5 + random.random() / 2),  # noqa: S311 - jitter
+                )
             attempt += 1
             exception = yield wait
 
@@ -609,7 +611,7 @@ class BuilderStream(RESTStream[t.Any]):
         """Attempts in all before a transient failure becomes fatal."""
         return self.max_attempts
 
-    def backoff_handler(self, details: t.Mapping[str, t.Any]) -> None:  # type: ignore[override]
+    def backoff_handler(self, details: t.Mapping[str, t.Any]) -> None:
         """Log each retry without the URL's query (it may hold a key)."""
         exc = details.get("exception")
         response = getattr(exc, "response", None)
@@ -635,14 +637,14 @@ def run_cli(tap_class: type[Tap]) -> None:
     try:
         tap_class.cli()
     except RetriableAPIError as exc:
-        logger.error("%s (gave up after retrying)", redact(str(exc)))  # noqa: TRY400
+        logger.error("%s (gave up after retrying)", redact(str(exc)))
         sys.exit(1)
     except FatalAPIError as exc:
-        logger.error("%s", redact(str(exc)))  # noqa: TRY400
+        logger.error("%s", redact(str(exc)))
         sys.exit(1)
     except requests.RequestException as exc:
         request = getattr(exc, "request", None)
         url = redact_url(request.url) if request is not None and request.url else ""
         reason = type(exc).__name__
-        logger.error("request to %s failed: %s (gave up after retrying)", url, reason)  # noqa: TRY400
+        logger.error("request to %s failed: %s (gave up after retrying)", url, reason)
         sys.exit(1)

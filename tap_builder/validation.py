@@ -49,7 +49,9 @@ def validate_spec(loaded: LoadedSpec) -> Connector:
         spec = models.Spec.model_validate(loaded.data)
     except ValidationError as exc:
         found = pydantic_issues(exc, loaded.data, _known_keys())
-        raise SpecError([issue(loc, msg) for loc, msg in found], loaded.source) from None
+        raise SpecError(
+            [issue(loc, msg) for loc, msg in found], loaded.source
+        ) from None
     problems, checked = check_spec(spec, loaded.base_dir)
     if problems:
         raise SpecError([issue(loc, msg) for loc, msg in problems], loaded.source)

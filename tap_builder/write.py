@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import typing as t
@@ -22,7 +21,12 @@ def _previous_files(out_dir: Path) -> set[PurePosixPath]:
         manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return set()
-    return {PurePosixPath(p) for p in manifest.get("files", []) if isinstance(p, str)}
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, list):
+        return set()
+    found = {PurePosixPath(p) for p in files if isinstance(p, str)}
+    # a hand-edited manifest must not point --force outside out_dir (or at it)
+    return {p for p in found if p.parts and not p.is_absolute() and ".." not in p.parts}
 
 
 def _safe_target(out_dir: Path, relative: PurePosixPath) -> Path:
@@ -72,20 +76,24 @@ def write_package(
             msg = f"cannot write the package: {exc}"
             raise WriteError(msg) from exc
         if not out_dir.exists():
-            os.replace(staging / "package", out_dir)
+            (staging / "package").replace(out_dir)
             return list(files)
         stale = _previous_files(out_dir) - set(files)
         _commit(staging / "package", out_dir, [*files, PurePosixPath(MANIFEST)], stale)
     return list(files)
 
 
-def _stage(files: t.Mapping[PurePosixPath, str], staging: Path, manifest: dict[str, t.Any]) -> None:
+def _stage(
+    files: t.Mapping[PurePosixPath, str], staging: Path, manifest: dict[str, t.Any]
+) -> None:
     root = staging / "package"
     for relative, text in files.items():
         target = root / Path(*relative.parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8", newline="\n")
-    (root / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (root / MANIFEST).write_text(
+        json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
+    )
 
 
 def _commit(
@@ -94,14 +102,14 @@ def _commit(
     written: list[PurePosixPath],
     stale: set[PurePosixPath],
 ) -> None:
-    """Move staged files over the old ones (each move is atomic), then drop stale ones."""
+    """Move staged files over the old ones (each move atomic); drop stale ones."""
     for relative in written:
         source = staged / Path(*relative.parts)
         target = out_dir / Path(*relative.parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_dir():
             shutil.rmtree(target)
-        os.replace(source, target)
+        source.replace(target)
     for relative in sorted(stale, reverse=True):
         target = _safe_target(out_dir, relative)
         if target.is_file():

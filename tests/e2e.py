@@ -114,7 +114,11 @@ class InstalledTap:
         env: dict[str, str] | None = None,
     ) -> Run:
         command = [str(self.venv / "bin" / self.executable), *args]
-        for flag, value in (("--config", config), ("--state", state), ("--catalog", catalog)):
+        for flag, value in (
+            ("--config", config),
+            ("--state", state),
+            ("--catalog", catalog),
+        ):
             if value is not None:
                 path = workdir / f"{flag.strip('-')}-{_digest(value)}.json"
                 path.write_text(json.dumps(value))
@@ -130,7 +134,9 @@ class InstalledTap:
         )
         run = Run(result.returncode, result.stdout, result.stderr)
         if "--about" not in args and "--discover" not in args:
-            run.messages = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+            run.messages = [
+                json.loads(line) for line in result.stdout.splitlines() if line.strip()
+            ]
         return run
 
 
@@ -141,7 +147,14 @@ def _digest(value: object) -> str:
 def install_tap(spec_path: Path, out_dir: Path, root: Path) -> InstalledTap:
     """Generate the tap for ``spec_path`` and install it with ``--no-deps``."""
     connector, package_dir, _ = generate(spec_path, out_dir)
-    pip(root, "install", "--no-deps", "--no-build-isolation", "--force-reinstall", str(package_dir))
+    pip(
+        root,
+        "install",
+        "--no-deps",
+        "--no-build-isolation",
+        "--force-reinstall",
+        str(package_dir),
+    )
     return InstalledTap(
         stem=spec_path.stem,
         package_dir=package_dir,

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tap_builder.demo import DEMO_SPECS, DemoServer, RecordedRequest, demo_config
 from tap_builder import load_spec, validate_spec
+from tap_builder.demo import DEMO_SPECS, DemoServer, RecordedRequest, demo_config
 from tests.e2e import SAMPLES, InstalledTap, Run
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,9 @@ FULL_IDS: dict[str, dict[str, list[Any]]] = {
 }  # fmt: skip
 
 #: Built-in settings: api_url always, start_date where a stream is incremental.
-BUILTINS = {stem: {"api_url", "start_date"} for stem in FULL_IDS} | {"openlib": {"api_url"}}
+BUILTINS = {stem: {"api_url", "start_date"} for stem in FULL_IDS} | {
+    "openlib": {"api_url"}
+}
 
 #: Settings the SDK adds for its capabilities (stream maps, flattening, batch).
 SDK_SETTING_PREFIXES = ("stream_map", "flattening_", "faker_config", "batch_config")
@@ -80,7 +82,9 @@ def _sync(tap: InstalledTap, server: DemoServer, tmp_path: Path, **kwargs: Any) 
 
 
 @pytest.mark.parametrize("stem", DEMO_SPECS)
-def test_about_lists_every_setting(stem: str, sample_tap: SampleTap, tmp_path: Path) -> None:
+def test_about_lists_every_setting(
+    stem: str, sample_tap: SampleTap, tmp_path: Path
+) -> None:
     """--about --format json lists every parameter and built-in, secrets marked."""
     tap = sample_tap(stem)
     run = tap.run("--about", "--format", "json", workdir=tmp_path)
@@ -102,7 +106,9 @@ def test_about_lists_every_setting(stem: str, sample_tap: SampleTap, tmp_path: P
 
 
 @pytest.mark.parametrize("stem", DEMO_SPECS)
-def test_discover_names_streams_by_id(stem: str, sample_tap: SampleTap, tmp_path: Path) -> None:
+def test_discover_names_streams_by_id(
+    stem: str, sample_tap: SampleTap, tmp_path: Path
+) -> None:
     """--discover: one catalog entry per spec stream, named by its id."""
     tap = sample_tap(stem)
     run = tap.run("--discover", config={}, workdir=tmp_path)
@@ -137,7 +143,9 @@ def test_full_sync_then_incremental_sync(
 # --------------------------------------------------------------------------- #
 
 SECOND_SYNC: dict[str, Callable[[Run], bool]] = {}
-REQUEST_CHECKS: dict[str, Callable[[list[RecordedRequest], Run, dict[str, Any] | None], None]] = {}
+REQUEST_CHECKS: dict[
+    str, Callable[[list[RecordedRequest], Run, dict[str, Any] | None], None]
+] = {}
 
 
 def _basic(username: str, password: str) -> str:
@@ -148,14 +156,21 @@ def _bookmark(state: dict[str, Any], stream: str) -> Any:
     return state["bookmarks"][stream]["replication_key_value"]
 
 
-def _aircall(requests: list[RecordedRequest], run: Run, state: dict[str, Any] | None) -> None:
+def _aircall(
+    requests: list[RecordedRequest], run: Run, state: dict[str, Any] | None
+) -> None:
     config = demo_config("aircall", "")
     calls = [r for r in requests if r.path.endswith("/calls")]
     assert calls and all(
-        r.headers["authorization"] == _basic(config["api_id"], config["api_token"]) for r in calls
+        r.headers["authorization"] == _basic(config["api_id"], config["api_token"])
+        for r in calls
     )
-    assert [r.query["page"] for r in calls] == [[str(n)] for n in range(1, len(calls) + 1)]
-    assert all(r.query["per_page"] == ["5"] and r.query["order"] == ["asc"] for r in calls)
+    assert [r.query["page"] for r in calls] == [
+        [str(n)] for n in range(1, len(calls) + 1)
+    ]
+    assert all(
+        r.query["per_page"] == ["5"] and r.query["order"] == ["asc"] for r in calls
+    )
     if state is None:
         assert all("from" not in r.query for r in calls)
         assert run.final_state["bookmarks"]["calls"] == {
@@ -165,16 +180,25 @@ def _aircall(requests: list[RecordedRequest], run: Run, state: dict[str, Any] | 
         started = [rec["started_at"] for rec in run.records("calls")]
         assert started[0] == "2024-01-01T00:00:00+00:00"  # Unix seconds -> ISO-8601 UTC
     else:
-        assert all(r.query["from"] == ["1706797800"] for r in calls)  # 2024-02-01T14:30Z
+        assert all(
+            r.query["from"] == ["1706797800"] for r in calls
+        )  # 2024-02-01T14:30Z
 
 
-SECOND_SYNC["aircall"] = lambda run: _ids(run, "calls") == [1012] and _ids(run, "users") == FULL_IDS["aircall"]["users"]
+SECOND_SYNC["aircall"] = lambda run: (
+    _ids(run, "calls") == [1012] and _ids(run, "users") == FULL_IDS["aircall"]["users"]
+)
 REQUEST_CHECKS["aircall"] = _aircall
 
 
-def _chargebee(requests: list[RecordedRequest], run: Run, state: dict[str, Any] | None) -> None:
+def _chargebee(
+    requests: list[RecordedRequest], run: Run, state: dict[str, Any] | None
+) -> None:
     config = demo_config("chargebee", "")
-    assert all(r.headers["authorization"] == _basic(config["site_api_key"], "") for r in requests)
+    assert all(
+        r.headers["authorization"] == _basic(config["site_api_key"], "")
+        for r in requests
+    )
     assert "offset" not in requests[0].query
     assert all(r.query["limit"] == ["4"] for r in requests)
     assert all(r.query["sort_by[asc]"] == ["updated_at"] for r in requests)
@@ -191,8 +215,12 @@ SECOND_SYNC["chargebee"] = lambda run: _ids(run, "customers") == ["cust_009"]
 REQUEST_CHECKS["chargebee"] = _chargebee
 
 
-def _clinic(requests: list[RecordedRequest], run: Run, state: dict[str, Any] | None) -> None:
-    assert all(r.headers["authorization"] == "Bearer clinic-demo-token" for r in requests)
+def _clinic(
+    requests: list[RecordedRequest], run: Run, state: dict[str, Any] | None
+) -> None:
+    assert all(
+        r.headers["authorization"] == "Bearer clinic-demo-token" for r in requests
+    )
     clients = [r for r in requests if r.path.endswith("/clients")]
     assert [r.query["offset"] for r in clients] == [["0"], ["3"], ["6"]]
     assert all(r.query["limit"] == ["3"] for r in clients)
@@ -202,7 +230,9 @@ def _clinic(requests: list[RecordedRequest], run: Run, state: dict[str, Any] | N
     assert {r.headers["x-clinic"] for r in appointments} == {"NORTH", "SOUTH"}
     child = run.records("medical_forms")
     assert all(isinstance(rec["client_id"], int) for rec in child)  # added from context
-    assert all(rec["clinic_code"] in {"NORTH", "SOUTH"} for rec in run.records("appointments"))
+    assert all(
+        rec["clinic_code"] in {"NORTH", "SOUTH"} for rec in run.records("appointments")
+    )
     assert "appointments" not in run.final_state["bookmarks"] or not run.final_state[
         "bookmarks"
     ]["appointments"].get("partitions")
@@ -226,10 +256,17 @@ SECOND_SYNC["clinic"] = lambda run: (
 REQUEST_CHECKS["clinic"] = _clinic
 
 
-def _helpdesk(requests: list[RecordedRequest], run: Run, state: dict[str, Any] | None) -> None:
+def _helpdesk(
+    requests: list[RecordedRequest], run: Run, state: dict[str, Any] | None
+) -> None:
     config = demo_config("helpdesk", "")
-    assert all(r.method == "POST" and r.query["api_key"] == [config["api_key"]] for r in requests)
-    assert [r.headers["x-page"] for r in requests] == [str(n) for n in range(len(requests))]
+    assert all(
+        r.method == "POST" and r.query["api_key"] == [config["api_key"]]
+        for r in requests
+    )
+    assert [r.headers["x-page"] for r in requests] == [
+        str(n) for n in range(len(requests))
+    ]
     assert all(r.headers["x-tenant"] == config["tenant"] for r in requests)
     for r in requests:
         assert r.body["page_size"] == 4 and isinstance(r.body["page_size"], int)
@@ -238,18 +275,24 @@ def _helpdesk(requests: list[RecordedRequest], run: Run, state: dict[str, Any] |
     if state is None:
         assert all("updated_since" not in r.query for r in requests)
     else:
-        assert all(r.query["updated_since"] == ["2024-02-21 09:15:00"] for r in requests)
+        assert all(
+            r.query["updated_since"] == ["2024-02-21 09:15:00"] for r in requests
+        )
 
 
 SECOND_SYNC["helpdesk"] = lambda run: _ids(run, "tickets") == [314]
 REQUEST_CHECKS["helpdesk"] = _helpdesk
 
 
-def _openlib(requests: list[RecordedRequest], run: Run, state: dict[str, Any] | None) -> None:
+def _openlib(
+    requests: list[RecordedRequest], run: Run, state: dict[str, Any] | None
+) -> None:
     assert all("authorization" not in r.headers for r in requests)
     books = [r for r in requests if r.path.endswith("/books")]
     assert "x-offset" not in books[0].headers
-    assert [r.headers["x-offset"] for r in books[1:]] == [str(5 * n) for n in range(1, len(books))]
+    assert [r.headers["x-offset"] for r in books[1:]] == [
+        str(5 * n) for n in range(1, len(books))
+    ]
     assert all(r.headers["x-limit"] == "5" for r in books)
 
 
@@ -257,20 +300,27 @@ SECOND_SYNC["openlib"] = lambda run: _ids(run, "books") == FULL_IDS["openlib"]["
 REQUEST_CHECKS["openlib"] = _openlib
 
 
-def _shopify(requests: list[RecordedRequest], run: Run, state: dict[str, Any] | None) -> None:
+def _shopify(
+    requests: list[RecordedRequest], run: Run, state: dict[str, Any] | None
+) -> None:
     config = demo_config("shopify", "")
     assert all(r.path.startswith(f"/shopify/{config['store_name']}/") for r in requests)
-    assert all(r.headers["x-shopify-access-token"] == config["access_token"] for r in requests)
+    assert all(
+        r.headers["x-shopify-access-token"] == config["access_token"] for r in requests
+    )
     products = [r for r in requests if r.path.endswith("/products.json")]
     assert all(r.query["limit"] == ["3"] for r in products)
     if state is None:
         assert all("updated_at_min" not in r.query for r in products)
     else:
-        assert all(r.query["updated_at_min"] == ["2024-03-02T08:30:00Z"] for r in products)
+        assert all(
+            r.query["updated_at_min"] == ["2024-03-02T08:30:00Z"] for r in products
+        )
 
 
 SECOND_SYNC["shopify"] = lambda run: (
-    _ids(run, "products") == [8100000010] and _ids(run, "orders") == FULL_IDS["shopify"]["orders"]
+    _ids(run, "products") == [8100000010]
+    and _ids(run, "orders") == FULL_IDS["shopify"]["orders"]
 )
 REQUEST_CHECKS["shopify"] = _shopify
 
@@ -280,8 +330,12 @@ def test_start_date_is_the_first_filter(
 ) -> None:
     """Without state, start_date is sent in the spec's date format."""
     tap = sample_tap("helpdesk")
-    run = _sync(tap, server, tmp_path, extra_config={"start_date": "2024-01-15T00:00:00Z"})
-    assert all(r.query["updated_since"] == ["2024-01-15 00:00:00"] for r in server.requests)
+    run = _sync(
+        tap, server, tmp_path, extra_config={"start_date": "2024-01-15T00:00:00Z"}
+    )
+    assert all(
+        r.query["updated_since"] == ["2024-01-15 00:00:00"] for r in server.requests
+    )
     assert _ids(run, "tickets") == [312, 314]
 
 

@@ -41,7 +41,12 @@ def _assert_one_clear_line(stderr: str, *fragments: str) -> None:
     ],
 )
 def test_wrong_credentials_fail_at_once_naming_the_settings(
-    stem: str, setting: str, names: str, sample_tap: SampleTap, server: DemoServer, tmp_path: Path
+    stem: str,
+    setting: str,
+    names: str,
+    sample_tap: SampleTap,
+    server: DemoServer,
+    tmp_path: Path,
 ) -> None:
     """401: exit 1, one line naming the auth settings, the secret nowhere."""
     wrong = "wrong-SECRET-value"
@@ -97,7 +102,14 @@ def test_generated_test_suite_passes(
     for name, value in demo_config(stem, demo_server.url).items():
         env[f"{prefix}_{name.upper()}"] = str(value)
     result = subprocess.run(
-        [str(tap.venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [
+            str(tap.venv / "bin" / "python"),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
         cwd=tap.package_dir,
         env=env,
         capture_output=True,
@@ -110,7 +122,7 @@ def test_generated_test_suite_passes(
 
 
 def test_demo_command_installs_with_dependencies(tmp_path: Path) -> None:
-    """`tap-builder demo`: a fresh venv, a full pip install, a sync, the records shown."""
+    """`tap-builder demo`: fresh venv, full pip install, sync, records shown."""
     result = subprocess.run(
         [sys.executable, "-m", "tap_builder.cli", "demo", "--workdir", str(tmp_path)],
         cwd=REPO,

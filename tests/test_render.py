@@ -80,13 +80,18 @@ def test_rendering_is_deterministic(stem: str) -> None:
     code = (
         "import json, sys; from pathlib import Path;"
         "from tap_builder import load_spec, validate_spec, render_package;"
-        f"files = render_package(validate_spec(load_spec(Path({str(SAMPLES / stem)!r} + '.yaml'))));"
+        f"spec = load_spec(Path({str(SAMPLES / stem)!r} + '.yaml'));"
+        "files = render_package(validate_spec(spec));"
         "print(json.dumps({str(k): v for k, v in files.items()}))"
     )
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
         ).stdout
         assert json.loads(out) == {str(k): v for k, v in first.items()}
 
@@ -104,12 +109,24 @@ def test_generated_pyproject_pins_the_tested_sdk() -> None:
     pyproject = _render("aircall")[PurePosixPath("pyproject.toml")]
     assert json.dumps(SDK_REQUIREMENT) in pyproject
     base = SDK_REQUIREMENT.replace("singer-sdk", "")
-    assert any(req.startswith("singer-sdk[") and req.endswith(base) for req in VENV_REQUIREMENTS)
+    assert any(
+        req.startswith("singer-sdk[") and req.endswith(base)
+        for req in VENV_REQUIREMENTS
+    )
 
 
 @pytest.mark.parametrize(
     "value",
-    [HOSTILE, "", "plain", '"', "'", "\\", 'ends with quote"', {"a": [1, 2.5, None, True]}],
+    [
+        HOSTILE,
+        "",
+        "plain",
+        '"',
+        "'",
+        "\\",
+        'ends with quote"',
+        {"a": [1, 2.5, None, True]},
+    ],
 )
 def test_py_literal_round_trips(value: object) -> None:
     """py_literal output evaluates back to the same value."""
@@ -166,7 +183,10 @@ def hostile_spec() -> dict[str, t.Any]:
                 "schema": {
                     "type": "object",
                     "description": HOSTILE,
-                    "properties": {"id": {"type": "integer"}, HOSTILE: {"type": "string"}},
+                    "properties": {
+                        "id": {"type": "integer"},
+                        HOSTILE: {"type": "string"},
+                    },
                 },
             }
         ],
@@ -194,7 +214,9 @@ def test_hostile_text_is_carried_as_data(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_hostile_tap_installs_and_reports_text_as_data(tap_venv: Path, tmp_path: Path) -> None:
+def test_hostile_tap_installs_and_reports_text_as_data(
+    tap_venv: Path, tmp_path: Path
+) -> None:
     """The hostile tap installs; --about and --discover show the text unchanged."""
     spec_file = tmp_path / "hostile.json"
     spec_file.write_text(json.dumps(hostile_spec()))
@@ -203,7 +225,10 @@ def test_hostile_tap_installs_and_reports_text_as_data(tap_venv: Path, tmp_path:
     assert about.returncode == 0, about.stderr
     info = json.loads(about.stdout)
     settings = info["settings"]["properties"]
-    assert settings["key"]["title"] == HOSTILE and settings["key"]["description"] == HOSTILE
+    assert (
+        settings["key"]["title"] == HOSTILE
+        and settings["key"]["description"] == HOSTILE
+    )
     assert settings["extra"]["default"] == HOSTILE
     discover = tap.run("--discover", config={"key": "k"}, workdir=tmp_path)
     assert discover.returncode == 0, discover.stderr
@@ -214,7 +239,9 @@ def test_hostile_tap_installs_and_reports_text_as_data(tap_venv: Path, tmp_path:
         "s = streams.ItemsStream; print(json.dumps([s.path, s.__doc__]))"
     )
     python = tap_venv / "bin" / "python"
-    out = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, check=True
+    )
     path, _ = json.loads(out.stdout)
     assert path == "/" + _braced(HOSTILE)
     assert not list(tmp_path.rglob("CANARY")) and not Path("CANARY").exists()

@@ -55,7 +55,9 @@ def test_parse_template(text: str, parts: tuple[object, ...]) -> None:
     assert parse_template(text) == parts
 
 
-@pytest.mark.parametrize("text", ["{", "}", "a{b", "{config.}", "{1abc}", "{a b}", "x}y"])
+@pytest.mark.parametrize(
+    "text", ["{", "}", "a{b", "{config.}", "{1abc}", "{a b}", "x}y"]
+)
 def test_parse_template_rejects_lone_braces(text: str) -> None:
     """A brace that opens no variable is an error that says how to write one."""
     with pytest.raises(TemplateError, match="literal brace"):
@@ -74,14 +76,23 @@ def test_to_text(value: object, text: str) -> None:
 def test_single_variable_keeps_json_type_in_body() -> None:
     """A body value that is exactly one variable keeps the setting's type."""
     config = {"size": 4, "flag": True, "name": "x"}
-    body = {"a": "{config.size}", "b": ["{config.flag}", "n={config.size}"], "c": "{{x}}"}
+    body = {
+        "a": "{config.size}",
+        "b": ["{config.flag}", "n={config.size}"],
+        "c": "{{x}}",
+    }
     assert render_data(body, config) == {"a": 4, "b": [True, "n=4"], "c": "{x}"}
 
 
 def test_unset_settings_drop_the_entry() -> None:
     """Query params, headers and body members on unset settings are not sent."""
     config = {"set": "yes"}
-    fields = {"a": "{config.set}", "b": "{config.unset}", "c": 50, "d": "x-{config.unset}"}
+    fields = {
+        "a": "{config.set}",
+        "b": "{config.unset}",
+        "c": 50,
+        "d": "x-{config.unset}",
+    }
     assert render_fields(fields, config) == {"a": "yes", "c": "50"}
     assert render_data({"a": "{config.unset}", "b": 1}, config) == {"b": 1}
 
@@ -180,7 +191,9 @@ class ItemsStream(BuilderStream):
         th.Property("id", th.IntegerType)
     ).to_dict()
 
-    def get_url_params(self, context: t.Any, next_page_token: t.Any) -> dict[str, t.Any]:
+    def get_url_params(
+        self, context: t.Any, next_page_token: t.Any
+    ) -> dict[str, t.Any]:
         return {"key": self.render_secret("{config.api_token}")}
 
 
@@ -209,7 +222,9 @@ def stream() -> ItemsStream:
     return found
 
 
-def test_path_variables_are_url_quoted(stream: ItemsStream, requests_mock: rm.Mocker) -> None:
+def test_path_variables_are_url_quoted(
+    stream: ItemsStream, requests_mock: rm.Mocker
+) -> None:
     """Config values in the path are quoted as one segment."""
     requests_mock.get(URL, json={"items": [{"id": 1}]})
     assert list(stream.get_records(None)) == [{"id": 1}]
@@ -218,14 +233,20 @@ def test_path_variables_are_url_quoted(stream: ItemsStream, requests_mock: rm.Mo
 def test_api_url_replaces_base_url(requests_mock: rm.Mocker) -> None:
     """The api_url setting, with its own variables, replaces base_url."""
     tap = UnitTap(
-        config={"api_token": SECRET, "account": "a", "api_url": "http://127.0.0.1:9/{config.account}/"},
+        config={
+            "api_token": SECRET,
+            "account": "a",
+            "api_url": "http://127.0.0.1:9/{config.account}/",
+        },
         setup_mapper=False,
     )
     requests_mock.get("http://127.0.0.1:9/a/items/a", json={"items": [{"id": 2}]})
     assert list(tap.streams["items"].get_records(None)) == [{"id": 2}]
 
 
-def test_429_is_retried_after_retry_after(stream: ItemsStream, requests_mock: rm.Mocker) -> None:
+def test_429_is_retried_after_retry_after(
+    stream: ItemsStream, requests_mock: rm.Mocker
+) -> None:
     """429 then 200: the page is fetched again, waiting what Retry-After says."""
     requests_mock.get(
         URL,
@@ -239,7 +260,9 @@ def test_429_is_retried_after_retry_after(stream: ItemsStream, requests_mock: rm
     assert requests_mock.call_count == 3
 
 
-def test_5xx_gives_up_after_max_attempts(stream: ItemsStream, requests_mock: rm.Mocker) -> None:
+def test_5xx_gives_up_after_max_attempts(
+    stream: ItemsStream, requests_mock: rm.Mocker
+) -> None:
     """Persistent 500s fail after max_attempts, with the redacted URL."""
     requests_mock.get(URL, status_code=500, text=f"boom {SECRET}")
     with pytest.raises(RetriableAPIError) as info:
@@ -264,20 +287,28 @@ def test_auth_failure_names_the_settings(
 def test_404_names_the_path(stream: ItemsStream, requests_mock: rm.Mocker) -> None:
     """404 names the stream path and the api_url setting."""
     requests_mock.get(URL, status_code=404)
-    with pytest.raises(APIError, match=r"stream path '/items/\{config.account\}'.*api_url"):
+    with pytest.raises(
+        APIError, match=r"stream path '/items/\{config.account\}'.*api_url"
+    ):
         list(stream.get_records(None))
 
 
-def test_non_json_body_shows_type_and_start(stream: ItemsStream, requests_mock: rm.Mocker) -> None:
+def test_non_json_body_shows_type_and_start(
+    stream: ItemsStream, requests_mock: rm.Mocker
+) -> None:
     """A non-JSON body fails with its content type and first bytes."""
-    requests_mock.get(URL, text="<html>oops</html>", headers={"Content-Type": "text/html"})
+    requests_mock.get(
+        URL, text="<html>oops</html>", headers={"Content-Type": "text/html"}
+    )
     with pytest.raises(APIError, match=r"not JSON \(text/html\).*<html>oops"):
         list(stream.get_records(None))
 
 
 def test_decimals_keep_precision(stream: ItemsStream, requests_mock: rm.Mocker) -> None:
     """Numbers with decimals are parsed as Decimal, not float."""
-    requests_mock.get(URL, text='{"items": [{"id": 1, "price": 0.1000000000000000055511}]}')
+    requests_mock.get(
+        URL, text='{"items": [{"id": 1, "price": 0.1000000000000000055511}]}'
+    )
     record = next(iter(stream.get_records(None)))
     assert record["price"] == decimal.Decimal("0.1000000000000000055511")
 

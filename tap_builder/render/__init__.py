@@ -21,8 +21,7 @@ _RUNTIME = Path(__file__).resolve().parent.parent / "runtime.py"
 def _template_names() -> list[str]:
     root = templates_dir() / _TEMPLATE_ROOT
     return sorted(
-        path.relative_to(templates_dir()).as_posix()
-        for path in root.rglob("*.jinja")
+        path.relative_to(templates_dir()).as_posix() for path in root.rglob("*.jinja")
     )
 
 
@@ -46,7 +45,9 @@ def render_package(connector: Connector, tool_version: str) -> dict[PurePosixPat
             files[_output_path(name, package)] = text
     files[PurePosixPath(package, "runtime.py")] = _runtime_source(tool_version)
     for stream in context["streams"]:
-        files[PurePosixPath(package, "schemas", f"{stream.id}.json")] = json_text(stream.schema)
+        files[PurePosixPath(package, "schemas", f"{stream.id}.json")] = json_text(
+            stream.schema
+        )
     return dict(sorted(files.items()))
 
 

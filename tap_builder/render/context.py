@@ -212,7 +212,8 @@ def auth_view(spec: Spec) -> AuthView:
         return AuthView("APIKeyAuthenticator", code, used, query)
     if isinstance(auth, BasicAuth):
         code = (
-            f"BasicAuthenticator(username=self.render_secret({py_literal(auth.username)}), "
+            "BasicAuthenticator("
+            f"username=self.render_secret({py_literal(auth.username)}), "
             f"password=self.render_secret({py_literal(auth.password)}))"
         )
         return AuthView("BasicAuthenticator", code, used, ())
@@ -237,7 +238,9 @@ def _page_increment(
 def _offset(pagination: OffsetPagination, view: StreamView) -> PaginatorView:
     _place_token(view, pagination.location, pagination.offset_param)
     if pagination.limit_param is not None:
-        target = view.static_query if pagination.location == "query" else view.static_headers
+        target = (
+            view.static_query if pagination.location == "query" else view.static_headers
+        )
         target[pagination.limit_param] = pagination.limit
     if pagination.next_offset_selector is not None:
         code = (
@@ -276,7 +279,10 @@ def _place_token(view: StreamView, location: str, name: str) -> None:
 
 
 def _child_schema(
-    stream: Stream, schema: dict[str, t.Any], parent: Stream, parent_schema: dict[str, t.Any]
+    stream: Stream,
+    schema: dict[str, t.Any],
+    parent: Stream,
+    parent_schema: dict[str, t.Any],
 ) -> dict[str, t.Any]:
     """The child's schema plus the context keys its records will carry."""
     result = copy.deepcopy(schema)
@@ -289,23 +295,32 @@ def _child_schema(
 
 def _field_schema(schema: dict[str, t.Any], source: str) -> dict[str, t.Any]:
     """The schema of a parent field named plainly or by a simple ``$.a.b`` path."""
-    parts = source.removeprefix("$").strip(".").split(".") if source.startswith("$") else [source]
+    parts = (
+        source.removeprefix("$").strip(".").split(".")
+        if source.startswith("$")
+        else [source]
+    )
     node: dict[str, t.Any] = schema
     for part in parts:
-        node = node.get("properties", {}).get(part)  # type: ignore[assignment]
-        if not isinstance(node, dict):
+        child = node.get("properties", {}).get(part)
+        if not isinstance(child, dict):
             return {}
+        node = child
     return copy.deepcopy(node)
 
 
-def stream_views(connector: Connector, base_class: str, names: NameAllocator) -> list[StreamView]:
+def stream_views(
+    connector: Connector, base_class: str, names: NameAllocator
+) -> list[StreamView]:
     """One view per stream, in spec order."""
     spec = connector.spec
     class_names = {s.id: names.take(camel_case(s.id) + "Stream") for s in spec.streams}
     return [_stream_view(connector, s, class_names) for s in spec.streams]
 
 
-def _stream_view(connector: Connector, stream: Stream, class_names: dict[str, str]) -> StreamView:
+def _stream_view(
+    connector: Connector, stream: Stream, class_names: dict[str, str]
+) -> StreamView:
     spec = connector.spec
     schema = connector.schemas[stream.id]
     parent = spec.stream(stream.parent_stream) if stream.parent_stream else None
@@ -314,7 +329,11 @@ def _stream_view(connector: Connector, stream: Stream, class_names: dict[str, st
     incremental = stream.incremental
     replication_key = incremental.replication_key if incremental else None
     unix_fields: tuple[str, ...] = ()
-    if replication_key and is_datetime(schema["properties"][replication_key]) and not is_number(schema["properties"][replication_key]):
+    if (
+        replication_key
+        and is_datetime(schema["properties"][replication_key])
+        and not is_number(schema["properties"][replication_key])
+    ):
         unix_fields = (replication_key,)
     view = StreamView(
         id=stream.id,
@@ -342,10 +361,14 @@ def _stream_view(connector: Connector, stream: Stream, class_names: dict[str, st
         fmt = py_literal(incremental.date_format)
         if incremental.location == "query":
             code = f"self.filter_value(context, {fmt})"
-            view.query_assignments.append(Assignment(py_literal(incremental.param_name), code))
+            view.query_assignments.append(
+                Assignment(py_literal(incremental.param_name), code)
+            )
         else:
             code = f"self.filter_value(page.stream_context, {fmt})"
-            view.header_assignments.append(Assignment(py_literal(incremental.param_name), code))
+            view.header_assignments.append(
+                Assignment(py_literal(incremental.param_name), code)
+            )
     return view
 
 
@@ -379,8 +402,11 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "has_children": any(s.parent_class for s in streams),
         "type_imports": _type_imports(streams),
         "needs_override": any(
-            s.paginator or s.needs_url_params or s.needs_http_request
-            or s.body is not None or s.child_context
+            s.paginator
+            or s.needs_url_params
+            or s.needs_http_request
+            or s.body is not None
+            or s.child_context
             for s in streams
         ),
         "meltano": meltano_plugin(spec),
@@ -390,11 +416,17 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
 def _type_imports(streams: list[StreamView]) -> dict[str, list[str]]:
     """Names streams.py imports for annotations only, by module."""
     helpers: list[str] = []
-    if any(s.needs_url_params or s.body is not None or s.child_context for s in streams):
+    if any(
+        s.needs_url_params or s.body is not None or s.child_context for s in streams
+    ):
         helpers.append("Context")
     if any(s.child_context for s in streams):
         helpers.append("Record")
-    rest = ["HTTPRequest", "PageContext"] if any(s.needs_http_request for s in streams) else []
+    rest = (
+        ["HTTPRequest", "PageContext"]
+        if any(s.needs_http_request for s in streams)
+        else []
+    )
     found = {"singer_sdk.helpers.types": helpers, "singer_sdk.streams.rest": rest}
     return {module: names for module, names in found.items() if names}
 
@@ -403,7 +435,11 @@ def meltano_plugin(spec: Spec) -> dict[str, t.Any]:
     """The extractor entry of ``meltano.yml`` (plain data, dumped as YAML)."""
     entries: list[dict[str, t.Any]] = []
     for setting in settings(spec):
-        entry: dict[str, t.Any] = {"name": setting.name, "kind": setting.meltano_kind, "label": setting.label}
+        entry: dict[str, t.Any] = {
+            "name": setting.name,
+            "kind": setting.meltano_kind,
+            "label": setting.label,
+        }
         if setting.description:
             entry["description"] = setting.description
         if setting.secret:

@@ -60,7 +60,7 @@ def _literal(value: object) -> str:
 
 def _escape_controls(text: str) -> str:
     return "".join(
-        f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c for c in text  # noqa: PLR2004
+        f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c for c in text
     )
 
 
@@ -98,7 +98,9 @@ def yaml_block(value: object) -> str:
 
 def markdown_cell(text: object) -> str:
     """Text safe in a Markdown table cell."""
-    flat = "".join(c for c in " ".join(str(text).split()) if ord(c) >= 32 and ord(c) != 127)  # noqa: PLR2004
+    flat = "".join(
+        c for c in " ".join(str(text).split()) if ord(c) >= 32 and ord(c) != 127
+    )
     return flat.replace("\\", "\\\\").replace("|", "\\|") or " "
 
 

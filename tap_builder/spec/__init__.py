@@ -6,4 +6,11 @@ from tap_builder.spec import models
 from tap_builder.spec.errors import SpecError, SpecIssue
 from tap_builder.spec.loader import LoadedSpec, load_spec, parse_spec_text
 
-__all__ = ["LoadedSpec", "SpecError", "SpecIssue", "load_spec", "models", "parse_spec_text"]
+__all__ = [
+    "LoadedSpec",
+    "SpecError",
+    "SpecIssue",
+    "load_spec",
+    "models",
+    "parse_spec_text",
+]

@@ -44,13 +44,17 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate mapping keys (silently dropped otherwise)."""
 
 
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[t.Any, t.Any]:
+def _construct_mapping(
+    loader: yaml.SafeLoader, node: yaml.MappingNode
+) -> dict[t.Any, t.Any]:
     seen: set[t.Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node)
         if key in seen:
             msg = f"duplicate key {key!r}"
-            raise yaml.constructor.ConstructorError(None, None, msg, key_node.start_mark)
+            raise yaml.constructor.ConstructorError(
+                None, None, msg, key_node.start_mark
+            )
         seen.add(key)
     return loader.construct_mapping(node)
 
@@ -103,10 +107,14 @@ def parse_spec_text(text: str, path: Path | None = None) -> LoadedSpec:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError([SpecIssue("", f"not valid YAML: {problem}", line)], source) from None
+        raise SpecError(
+            [SpecIssue("", f"not valid YAML: {problem}", line)], source
+        ) from None
     if not isinstance(data, dict):
         kind = type(data).__name__ if data is not None else "empty"
-        issue = SpecIssue("", f"a spec is a mapping of keys (name, tap_id, ...), not {kind}", 1)
+        issue = SpecIssue(
+            "", f"a spec is a mapping of keys (name, tap_id, ...), not {kind}", 1
+        )
         raise SpecError([issue], source)
     return LoadedSpec(data=data, path=path, lines=lines)
 
@@ -122,5 +130,7 @@ def load_spec(path: str | Path) -> LoadedSpec:
         text = spec_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise SpecError([SpecIssue("", f"cannot read the spec: {reason}")], str(spec_path)) from None
+        raise SpecError(
+            [SpecIssue("", f"cannot read the spec: {reason}")], str(spec_path)
+        ) from None
     return parse_spec_text(text, spec_path)

@@ -44,9 +44,11 @@ def data_loc(loc: tuple[str | int, ...], data: object) -> Loc:
                 out.pop()  # an empty key: point at its mapping
             continue
         tag = isinstance(node, dict) and node.get("type") == part and part not in node
-        if tag or (isinstance(part, str) and part in _UNION_MEMBERS and not (
-            isinstance(node, dict) and part in node
-        )):
+        if tag or (
+            isinstance(part, str)
+            and part in _UNION_MEMBERS
+            and not (isinstance(node, dict) and part in node)
+        ):
             continue
         if isinstance(part, str) and part.startswith("function-"):
             continue
@@ -88,7 +90,8 @@ def describe(error: ErrorDetails, known_keys: t.Iterable[str]) -> str:
     is_key = loc[-1:] == ("[key]",)
     if kind == "string_pattern_mismatch":
         # a bad mapping key takes the hint of its mapping (e.g. child_context)
-        last = next((p for p in reversed(loc[:-2] if is_key else loc) if isinstance(p, str)), "")
+        field_loc = loc[:-2] if is_key else loc
+        last = next((p for p in reversed(field_loc) if isinstance(p, str)), "")
         hint = PATTERN_HINTS.get(str(last), f"it must match {ctx.get('pattern')}")
         return f"{value!r} is not valid: {hint}"
     if kind == "string_too_short":

@@ -49,7 +49,9 @@ class ApiKeyAuth(Model):
     location: t.Literal["header", "query"] = Field(
         description="Where the key goes: a request header or a URL query parameter."
     )
-    name: NonEmpty = Field(description="Header or query-parameter name, e.g. x-api-key.")
+    name: NonEmpty = Field(
+        description="Header or query-parameter name, e.g. x-api-key."
+    )
     value: NonEmpty = Field(description="The key, usually {config.api_key}.")
 
 
@@ -103,7 +105,9 @@ class Parameter(Model):
     description: str | None = Field(None, description="Help text.")
     type: ParameterType = Field("string", description="Setting type.")
     required: bool = Field(True, description="Whether the setting must be supplied.")
-    secret: bool = Field(False, description="Never logged; marked secret in the schema.")
+    secret: bool = Field(
+        False, description="Never logged; marked secret in the schema."
+    )
     default: Scalar = Field(None, description="Value used when the setting is not set.")
 
     @property
@@ -207,7 +211,8 @@ class Stream(Model):
     method: t.Literal["GET", "POST"] = Field("GET", description="HTTP method.")
     response_format: str = Field("application/json", description="Response MIME type.")
     query_params: dict[NonEmpty, Scalar] = Field(
-        default_factory=dict, description="Query parameters (values may hold variables)."
+        default_factory=dict,
+        description="Query parameters (values may hold variables).",
     )
     headers: dict[NonEmpty, Scalar] = Field(
         default_factory=dict, description="Extra request headers."
@@ -255,7 +260,9 @@ class Stream(Model):
     @classmethod
     def _format_known(cls, value: str) -> str:
         if value not in RESPONSE_FORMATS:
-            msg = f"{value!r} is not supported. Use one of: {', '.join(RESPONSE_FORMATS)}"
+            msg = (
+                f"{value!r} is not supported. Use one of: {', '.join(RESPONSE_FORMATS)}"
+            )
             raise ValueError(msg)
         return value
 
