@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 
-def render_package(connector: Connector) -> dict[PurePosixPath, str]:
+def render_package(connector: Connector) -> dict[PurePosixPath, str | bytes]:
     """Every file of the tap package for ``connector``, by relative path."""
     return _render.render_package(connector, __version__)
 

@@ -40,6 +40,8 @@ class Checked:
     """What the checks learn on the way: each stream's JSON Schema."""
 
     schemas: dict[str, dict[str, t.Any]]
+    #: The logo file's bytes and suffix, when ``logo`` is a local path.
+    logo_file: tuple[bytes, str] | None = None
 
 
 def check_spec(spec: Spec, base_dir: Path) -> tuple[list[Found], Checked]:
@@ -71,7 +73,35 @@ def check_spec(spec: Spec, base_dir: Path) -> tuple[list[Found], Checked]:
             schemas[stream.id] = schema
             found += _schema_fields(stream, schema, loc)
     found += _child_context_fields(spec, schemas)
-    return found, Checked(schemas=schemas)
+    logo_file, logo_problem = _logo(spec, base_dir)
+    if logo_problem:
+        found.append((("logo",), logo_problem))
+    return found, Checked(schemas=schemas, logo_file=logo_file)
+
+
+LOGO_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".gif", ".webp")
+_MAX_LOGO_BYTES = 1_000_000
+
+
+def _logo(spec: Spec, base_dir: Path) -> tuple[tuple[bytes, str] | None, str | None]:
+    """Read a local logo file; URLs are used as they are."""
+    logo = spec.logo
+    if not logo or re.match(r"^https?://", logo):
+        return None, None
+    path = base_dir / logo
+    suffix = path.suffix.lower()
+    if suffix not in LOGO_SUFFIXES:
+        return (
+            None,
+            f"a logo is an http(s) URL or an image file ({', '.join(LOGO_SUFFIXES)})",
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot read the logo file {path}: {exc.strerror or exc}"
+    if len(data) > _MAX_LOGO_BYTES:
+        return None, f"the logo file {path} is larger than 1 MB"
+    return (data, suffix), None
 
 
 # -- ids and parameters ------------------------------------------------------ #

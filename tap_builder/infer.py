@@ -136,7 +136,7 @@ def infer_schema(records: Iterable[object]) -> dict[str, t.Any]:
 
 
 def _sorted(schema: t.Any) -> t.Any:  # noqa: ANN401
-    """Stable output: ``properties`` by name, ``required`` sorted."""
+    """Stable output: ``properties`` by name, ``required`` and ``anyOf`` sorted."""
     if isinstance(schema, list):
         return [_sorted(item) for item in schema]
     if not isinstance(schema, dict):
@@ -146,6 +146,8 @@ def _sorted(schema: t.Any) -> t.Any:  # noqa: ANN401
         out["properties"] = dict(sorted(out["properties"].items()))
     if isinstance(out.get("required"), list):
         out["required"] = sorted(out["required"])
+    if isinstance(out.get("anyOf"), list):  # genson keeps first-seen order
+        out["anyOf"] = sorted(out["anyOf"], key=lambda s: json.dumps(s, sort_keys=True))
     return out
 
 

@@ -23,6 +23,8 @@ class Connector:
 
     spec: models.Spec
     schemas: dict[str, dict[str, t.Any]]
+    #: The logo file's bytes and suffix, when the spec's ``logo`` is a local path.
+    logo_file: tuple[bytes, str] | None
     base_dir: Path
 
 
@@ -55,4 +57,9 @@ def validate_spec(loaded: LoadedSpec) -> Connector:
     problems, checked = check_spec(spec, loaded.base_dir)
     if problems:
         raise SpecError([issue(loc, msg) for loc, msg in problems], loaded.source)
-    return Connector(spec=spec, schemas=checked.schemas, base_dir=loaded.base_dir)
+    return Connector(
+        spec=spec,
+        schemas=checked.schemas,
+        logo_file=checked.logo_file,
+        base_dir=loaded.base_dir,
+    )

@@ -37,7 +37,7 @@ def _safe_target(out_dir: Path, relative: PurePosixPath) -> Path:
 
 
 def write_package(
-    files: t.Mapping[PurePosixPath, str],
+    files: t.Mapping[PurePosixPath, str | bytes],
     out_dir: Path,
     *,
     force: bool = False,
@@ -84,13 +84,18 @@ def write_package(
 
 
 def _stage(
-    files: t.Mapping[PurePosixPath, str], staging: Path, manifest: dict[str, t.Any]
+    files: t.Mapping[PurePosixPath, str | bytes],
+    staging: Path,
+    manifest: dict[str, t.Any],
 ) -> None:
     root = staging / "package"
     for relative, text in files.items():
         target = root / Path(*relative.parts)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8", newline="\n")
+        if isinstance(text, bytes):
+            target.write_bytes(text)
+        else:
+            target.write_text(text, encoding="utf-8", newline="\n")
     (root / MANIFEST).write_text(
         json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
     )

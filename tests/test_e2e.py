@@ -101,6 +101,8 @@ def test_about_lists_every_setting(
     secrets = {name for name, prop in properties.items() if prop.get("secret")}
     assert secrets == {p.name for p in spec.parameters if p.secret}
     assert all(properties[name].get("writeOnly") is True for name in secrets)
+    assert about["description"] == " ".join(str(spec.description).split())
+    assert about["description"] == " ".join(str(spec.description).split())
     for parameter in spec.parameters:
         assert properties[parameter.name]["title"] == parameter.display_label
 
@@ -331,7 +333,11 @@ def test_start_date_is_the_first_filter(
     """Without state, start_date is sent in the spec's date format."""
     tap = sample_tap("helpdesk")
     run = _sync(
-        tap, server, tmp_path, extra_config={"start_date": "2024-01-15T00:00:00Z"}
+        tap,
+        server,
+        tmp_path,
+        extra_config={"start_date": "2024-01-15T00:00:00Z"},
+        env={"TZ": "Asia/Tokyo"},  # formatting is UTC whatever the machine's zone
     )
     assert all(
         r.query["updated_since"] == ["2024-01-15 00:00:00"] for r in server.requests

@@ -151,7 +151,7 @@ def hostile_spec() -> dict[str, t.Any]:
         "name": HOSTILE,
         "tap_id": "hostile",
         "domain": HOSTILE,
-        "logo": HOSTILE,
+        "logo": "https://x.test/" + HOSTILE,
         "description": HOSTILE,
         "base_url": "http://127.0.0.1:9/" + _braced(HOSTILE).replace("\n", ""),
         "authentication": {

@@ -30,7 +30,9 @@ def _output_path(template_name: str, package: str) -> PurePosixPath:
     return PurePosixPath(relative.replace("{{package}}", package))
 
 
-def render_package(connector: Connector, tool_version: str) -> dict[PurePosixPath, str]:
+def render_package(
+    connector: Connector, tool_version: str
+) -> dict[PurePosixPath, str | bytes]:
     """Every file of the generated package, by path relative to its root.
 
     Raises:
@@ -38,7 +40,7 @@ def render_package(connector: Connector, tool_version: str) -> dict[PurePosixPat
     """
     context = template_context(connector, tool_version)
     package = context["package"]
-    files: dict[PurePosixPath, str] = {}
+    files: dict[PurePosixPath, str | bytes] = {}
     for name in _template_names():
         text = environment().get_template(name).render(context)
         if text.strip():  # a template that renders empty is not needed by this spec
@@ -48,6 +50,9 @@ def render_package(connector: Connector, tool_version: str) -> dict[PurePosixPat
         files[PurePosixPath(package, "schemas", f"{stream.id}.json")] = json_text(
             stream.schema
         )
+    if connector.logo_file is not None:
+        data, suffix = connector.logo_file
+        files[PurePosixPath("assets", "logo" + suffix)] = data
     return dict(sorted(files.items()))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import typing as t
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from tap_builder.checks import is_datetime, is_number
 from tap_builder.render.literals import py_literal
@@ -410,7 +411,24 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
             for s in streams
         ),
         "meltano": meltano_plugin(spec),
+        "logo_src": logo_source(connector),
     }
+
+
+def logo_source(connector: Connector) -> str | None:
+    """The logo for the README: a URL, the copied file, or one from the domain."""
+    spec = connector.spec
+    if connector.logo_file is not None:
+        return "assets/logo" + connector.logo_file[1]
+    if spec.logo:
+        return quote(spec.logo, safe=":/?&=%#+@,;~")
+    if spec.domain:
+        return FAVICON_URL + quote(spec.domain, safe="")
+    return None
+
+
+#: Where a logo comes from when the spec gives only a domain.
+FAVICON_URL = "https://www.google.com/s2/favicons?sz=128&domain="
 
 
 def _type_imports(streams: list[StreamView]) -> dict[str, list[str]]:

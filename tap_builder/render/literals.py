@@ -101,7 +101,9 @@ def markdown_cell(text: object) -> str:
     flat = "".join(
         c for c in " ".join(str(text).split()) if ord(c) >= 32 and ord(c) != 127
     )
-    return flat.replace("\\", "\\\\").replace("|", "\\|") or " "
+    for char in "\\|[]<>`*_":
+        flat = flat.replace(char, "\\" + char)
+    return flat or " "
 
 
 def json_text(value: object) -> str:
