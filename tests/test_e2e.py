@@ -348,3 +348,20 @@ def test_start_date_is_the_first_filter(
 def test_every_sample_has_checks() -> None:
     """Adding a sample spec without expectations fails here."""
     assert set(FULL_IDS) == set(REQUEST_CHECKS) == set(SECOND_SYNC) == set(DEMO_SPECS)
+
+
+def test_catalog_selects_streams(
+    sample_tap: SampleTap, server: DemoServer, tmp_path: Path
+) -> None:
+    """--catalog: a deselected stream is neither requested nor emitted."""
+    tap = sample_tap("aircall")
+    discover = tap.run("--discover", config={}, workdir=tmp_path)
+    catalog = json.loads(discover.stdout)
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] == "users"
+    run = _sync(tap, server, tmp_path, catalog=catalog)
+    assert _ids(run, "users") == FULL_IDS["aircall"]["users"]
+    assert run.records("calls") == []
+    assert all(r.path.endswith("/users") for r in server.requests)

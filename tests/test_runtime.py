@@ -339,3 +339,18 @@ def test_child_records_get_context_keys_but_keep_their_own(stream: ItemsStream) 
     child = ChildStream(stream._tap)
     row = child.post_process({"id": 1, "client_id": 99}, {"client_id": 5, "code": "N"})
     assert row == {"id": 1, "client_id": 99, "code": "N"}
+
+
+class LinesStream(ItemsStream):
+    """A JSON Lines endpoint."""
+
+    name = "lines"
+    records_jsonpath = "$[*]"
+    response_format = "application/x-ndjson"
+
+
+def test_json_lines_bodies(stream: ItemsStream, requests_mock: rm.Mocker) -> None:
+    """response_format JSON Lines: one record per non-empty line."""
+    requests_mock.get(URL, text='{"id": 1}\n\n{"id": 2}\n')
+    lines = LinesStream(stream._tap)
+    assert list(lines.get_records(None)) == [{"id": 1}, {"id": 2}]
