@@ -1,0 +1,849 @@
+"""Spec validation: every rule reports its field path, message and line."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import typing as t
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tap_builder import SpecError, SpecIssue, load_spec, validate_spec
+from tap_builder.spec import models
+
+SAMPLE_SPECS = Path(__file__).resolve().parent.parent / "sample_specs"
+SAMPLES = sorted(SAMPLE_SPECS.glob("*.yaml"))
+
+#: A valid spec touching every feature; each invalid case changes a little of it.
+BASE: dict[str, t.Any] = {
+    "name": "Demo",
+    "tap_id": "demo-api",
+    "base_url": "https://api.example.com/v1",
+    "authentication": {
+        "type": "api_key",
+        "location": "header",
+        "name": "X-Api-Key",
+        "value": "{config.api_key}",
+    },
+    "parameters": [
+        {"name": "api_key", "secret": True},
+        {"name": "page_size", "type": "integer", "default": 10},
+    ],
+    "streams": [
+        {
+            "name": "Users",
+            "id": "users",
+            "path": "/users",
+            "primary_key": "id",
+            "query_params": {"per_page": "{config.page_size}"},
+            "pagination": {
+                "type": "offset",
+                "offset_param": "offset",
+                "limit_param": "limit",
+                "limit": 10,
+            },
+            "incremental": {"replication_key": "updated_at", "param_name": "since"},
+            "records_selector": "$.users[*]",
+            "child_context": {"user_id": "id"},
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "updated_at": {"type": "string", "format": "date-time"},
+                },
+            },
+        },
+        {
+            "name": "Posts",
+            "id": "posts",
+            "path": "/users/{user_id}/posts",
+            "parent_stream": "users",
+            "primary_key": "id",
+            "schema": {
+                "type": "object",
+                "properties": {"id": {"type": "integer"}, "title": {"type": "string"}},
+            },
+        },
+    ],
+}
+
+DROP = object()
+
+
+def variant(*edits: tuple[str, object]) -> str:
+    """BASE as YAML with each ``(dotted.path, value)`` set (DROP removes the key)."""
+    data = copy.deepcopy(BASE)
+    for dotted, value in edits:
+        *parents, last = (int(p) if p.isdigit() else p for p in dotted.split("."))
+        node = data
+        for part in parents:
+            node = node[part]
+        if value is DROP:
+            del node[last]
+        elif isinstance(node, list) and last == len(node):
+            node.append(value)
+        else:
+            node[last] = value
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def issues_of(text: str, tmp_path: Path, name: str = "spec.yaml") -> list[SpecIssue]:
+    spec_file = tmp_path / name
+    spec_file.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        validate_spec(load_spec(spec_file))
+    return caught.value.issues
+
+
+def find(issues: list[SpecIssue], path: str, fragment: str) -> SpecIssue:
+    matches = [i for i in issues if i.path == path and fragment in i.message]
+    assert matches, f"no issue at {path!r} with {fragment!r} in {issues}"
+    return matches[0]
+
+
+S0 = "streams.0"
+PAGE = "streams.0.pagination"
+INC = "streams.0.incremental"
+
+INVALID = [
+    # id and name patterns
+    pytest.param(
+        variant(("tap_id", "Demo_API")), "tap_id", "hyphen-separated", id="tap-id-case"
+    ),
+    pytest.param(
+        variant(("tap_id", "demo--api")),
+        "tap_id",
+        "'demo--api' is not valid",
+        id="tap-id-hyphens",
+    ),
+    pytest.param(
+        variant(("tap_id", "1demo")),
+        "tap_id",
+        "starting with a letter",
+        id="tap-id-digit",
+    ),
+    pytest.param(
+        variant((f"{S0}.id", "user-list")),
+        "streams[0].id",
+        "use snake_case",
+        id="stream-id-dash",
+    ),
+    pytest.param(
+        variant((f"{S0}.id", "1users")),
+        "streams[0].id",
+        "not starting with a digit",
+        id="stream-id-digit",
+    ),
+    pytest.param(
+        variant(("parameters.0.name", "API-key")),
+        "parameters[0].name",
+        "'API-key' is not valid: use lowercase letters, digits and _",
+        id="parameter-name",
+    ),
+    # required keys
+    pytest.param(
+        variant(("base_url", DROP)), "base_url", "required", id="missing-base-url"
+    ),
+    pytest.param(variant(("name", "")), "name", "must not be empty", id="empty-name"),
+    pytest.param(
+        variant((f"{S0}.path", DROP)), "streams[0].path", "required", id="missing-path"
+    ),
+    pytest.param(
+        variant(("authentication.name", DROP)),
+        "authentication.name",
+        "required",
+        id="missing-auth-name",
+    ),
+    pytest.param(
+        variant((f"{PAGE}.offset_param", DROP)),
+        "streams[0].pagination.offset_param",
+        "required",
+        id="missing-offset-param",
+    ),
+    # unknown keys
+    pytest.param(
+        variant(("base_ur", "x")),
+        "base_ur",
+        "unknown key 'base_ur'. Did you mean 'base_url'?",
+        id="unknown-top",
+    ),
+    pytest.param(
+        variant((f"{S0}.primary_keys", "id")),
+        "streams[0].primary_keys",
+        "Did you mean 'primary_key'?",
+        id="unknown-stream-key",
+    ),
+    pytest.param(
+        variant(
+            (
+                f"{S0}.pagination",
+                {"type": "page_increment", "attribute": "page", "start_at": 2},
+            )
+        ),
+        "streams[0].pagination.start_at",
+        "Did you mean 'start_from'?",
+        id="unknown-pagination-key",
+    ),
+    pytest.param(
+        variant(("parameters.0.labl", "Key")),
+        "parameters[0].labl",
+        "Did you mean 'label'?",
+        id="unknown-param-key",
+    ),
+    # unknown types and literals
+    pytest.param(
+        variant(("authentication", {"type": "oauth2"})),
+        "authentication.type",
+        "'oauth2' is not a known type. Use one of: api_key, basic, none",
+        id="auth-type",
+    ),
+    pytest.param(
+        variant((f"{PAGE}", {"type": "cursor"})),
+        "streams[0].pagination.type",
+        "'cursor' is not a known type. Use one of: page_increment, offset",
+        id="pagination-type",
+    ),
+    pytest.param(
+        variant((f"{PAGE}", {"attribute": "page"})),
+        "streams[0].pagination.type",
+        "type is required",
+        id="pagination-no-type",
+    ),
+    pytest.param(
+        variant(("authentication.location", "cookie")),
+        "authentication.location",
+        "'cookie' is not valid. Use one of: header, query",
+        id="auth-location",
+    ),
+    pytest.param(
+        variant((f"{INC}.location", "body")),
+        "streams[0].incremental.location",
+        "Use one of: query, header",
+        id="incremental-location",
+    ),
+    pytest.param(
+        variant((f"{S0}.method", "PUT")),
+        "streams[0].method",
+        "Use one of: GET, POST",
+        id="method",
+    ),
+    pytest.param(
+        variant(("parameters.1.type", "float")),
+        "parameters[1].type",
+        "'float' is not valid. Use one of: string, integer",
+        id="parameter-type",
+    ),
+    pytest.param(
+        variant((f"{PAGE}.limit", 0)),
+        "streams[0].pagination.limit",
+        "greater than 0",
+        id="limit-zero",
+    ),
+    pytest.param(
+        variant(("streams", "users")),
+        "streams",
+        "must be a list",
+        id="streams-not-list",
+    ),
+    pytest.param(
+        variant(("streams.2", "orders")),
+        "streams[2]",
+        "must be a mapping",
+        id="stream-not-mapping",
+    ),
+    # uniqueness, built-ins, defaults
+    pytest.param(
+        variant(
+            ("streams.1.id", "users"),
+            ("streams.1.parent_stream", DROP),
+            ("streams.1.path", "/u"),
+        ),
+        "streams[1].id",
+        "duplicate stream id 'users' (streams[0] has it)",
+        id="duplicate-stream-id",
+    ),
+    pytest.param(
+        variant(("parameters.1.name", "api_key")),
+        "parameters[1].name",
+        "duplicate parameter 'api_key' (parameters[0] has it)",
+        id="duplicate-parameter",
+    ),
+    pytest.param(
+        variant(("parameters.2", {"name": "api_url"})),
+        "parameters[2].name",
+        "'api_url' is a built-in setting",
+        id="builtin-api-url",
+    ),
+    pytest.param(
+        variant(("parameters.2", {"name": "start_date", "type": "date-time"})),
+        "parameters[2].name",
+        "'start_date' is a built-in setting",
+        id="builtin-start-date",
+    ),
+    pytest.param(
+        variant(("parameters.1.default", "10")),
+        "parameters[1].default",
+        "'10' is not an integer",
+        id="default-string-for-integer",
+    ),
+    pytest.param(
+        variant(("parameters.2", {"name": "ratio", "type": "number", "default": True})),
+        "parameters[2].default",
+        "True is not a number",
+        id="default-bool-for-number",
+    ),
+    # variables
+    pytest.param(
+        variant((f"{S0}.path", "/users{")),
+        "streams[0].path",
+        "lone '{' at character 7",
+        id="lone-open-brace",
+    ),
+    pytest.param(
+        variant((f"{S0}.query_params.q", "a}")),
+        "streams[0].query_params.q",
+        "lone '}'",
+        id="lone-close-brace",
+    ),
+    pytest.param(
+        variant(
+            (f"{S0}.method", "POST"), (f"{S0}.body", {"filter": {"tags": ["a{b"]}})
+        ),
+        "streams[0].body",
+        "lone '{'",
+        id="lone-brace-in-body",
+    ),
+    pytest.param(
+        variant(("authentication.value", "{config.token}")),
+        "authentication.value",
+        "{config.token} refers to an undeclared parameter. Declared: api_key, api_url",
+        id="undeclared-config",
+    ),
+    pytest.param(
+        variant(("base_url", "{config.api_url}/v1")),
+        "base_url",
+        "base_url cannot refer to {config.api_url}",
+        id="api-url-in-base-url",
+    ),
+    pytest.param(
+        variant((f"{INC}", DROP), (f"{S0}.query_params.since", "{config.start_date}")),
+        "streams[0].query_params.since",
+        "{config.start_date} refers to an undeclared parameter",
+        id="start-date-without-incremental",
+    ),
+    pytest.param(
+        variant((f"{S0}.path", "/users/{user_id}")),
+        "streams[0].path",
+        "{user_id} is a parent-context variable, but this stream has no parent_stream",
+        id="bare-variable-not-child",
+    ),
+    pytest.param(
+        variant(("authentication.value", "{api_key}")),
+        "authentication.value",
+        "did you mean {config.api_key}?",
+        id="bare-variable-tap-level",
+    ),
+    pytest.param(
+        variant(("streams.1.path", "/users/{account_id}/posts")),
+        "streams[1].path",
+        "{account_id} is not provided by the child_context of parent 'users' "
+        "(it provides: user_id)",
+        id="bare-variable-not-in-context",
+    ),
+    # parents and child_context
+    pytest.param(
+        variant(("streams.1.parent_stream", "accounts")),
+        "streams[1].parent_stream",
+        "no stream has id 'accounts'. Stream ids: posts, users",
+        id="parent-missing",
+    ),
+    pytest.param(
+        variant(("streams.1.parent_stream", "posts")),
+        "streams[1].parent_stream",
+        "a stream cannot be its own parent",
+        id="parent-self",
+    ),
+    pytest.param(
+        variant(
+            (f"{S0}.parent_stream", "posts"),
+            ("streams.1.child_context", {"post_id": "id"}),
+        ),
+        "streams[0].parent_stream",
+        "parent_stream links form a cycle through 'users'",
+        id="parent-cycle",
+    ),
+    pytest.param(
+        variant((f"{S0}.child_context", DROP)),
+        "streams[1].parent_stream",
+        "parent 'users' has no child_context",
+        id="parent-without-child-context",
+    ),
+    pytest.param(
+        variant((f"{S0}.child_context", {"user_id": "uid"})),
+        "streams[0].child_context.user_id",
+        "'uid' is not a property of the schema (properties: id, name, updated_at)",
+        id="child-context-field",
+    ),
+    pytest.param(
+        variant((f"{S0}.child_context", {"user_id": "$.[["})),
+        "streams[0].child_context.user_id",
+        "'$.[[' is not a valid JSONPath",
+        id="child-context-jsonpath",
+    ),
+    pytest.param(
+        variant((f"{S0}.child_context", {"user-id": "id"})),
+        "streams[0].child_context.user-id",
+        "'user-id' is not valid: context keys are identifiers",
+        id="child-context-key",
+    ),
+    pytest.param(
+        variant((f"{S0}.query_params", {"": 1})),
+        "streams[0].query_params",
+        "keys must not be empty",
+        id="empty-query-param-name",
+    ),
+    # selectors
+    pytest.param(
+        variant((f"{S0}.records_selector", "$.users[*")),
+        "streams[0].records_selector",
+        "'$.users[*' is not a valid JSONPath",
+        id="records-selector",
+    ),
+    pytest.param(
+        variant((f"{PAGE}.next_offset_selector", "$..[[")),
+        "streams[0].pagination.next_offset_selector",
+        "is not a valid JSONPath",
+        id="next-offset-selector",
+    ),
+    # schemas and the fields they declare
+    pytest.param(
+        variant((f"{S0}.schema_file", "users.json")),
+        "streams[0]",
+        "give exactly one of schema or schema_file (both are given)",
+        id="schema-and-schema-file",
+    ),
+    pytest.param(
+        variant((f"{S0}.schema", DROP)),
+        "streams[0]",
+        "give exactly one of schema or schema_file (neither is given)",
+        id="no-schema",
+    ),
+    pytest.param(
+        variant((f"{S0}.schema_file", "missing.json"), (f"{S0}.schema", DROP)),
+        "streams[0].schema_file",
+        "file not found",
+        id="schema-file-missing",
+    ),
+    pytest.param(
+        variant((f"{S0}.schema", {"type": "array", "items": {}})),
+        "streams[0].schema",
+        "a record schema must have type: object and a properties mapping",
+        id="schema-not-object",
+    ),
+    pytest.param(
+        variant((f"{S0}.schema.properties.id.type", "integr")),
+        "streams[0].schema",
+        "not a valid JSON Schema at properties/id/type",
+        id="schema-invalid",
+    ),
+    pytest.param(
+        variant((f"{S0}.primary_key", ["id", "uid"])),
+        "streams[0].primary_key[1]",
+        "'uid' is not a property of the schema",
+        id="primary-key-not-in-schema",
+    ),
+    pytest.param(
+        variant((f"{INC}.replication_key", "modified")),
+        "streams[0].incremental.replication_key",
+        "'modified' is not a property of the schema",
+        id="replication-key-not-in-schema",
+    ),
+    pytest.param(
+        variant((f"{INC}.replication_key", "name")),
+        "streams[0].incremental.replication_key",
+        "'name' must be declared as a date-time string",
+        id="replication-key-plain-string",
+    ),
+    # pagination completeness
+    pytest.param(
+        variant((f"{PAGE}.limit", DROP), (f"{PAGE}.limit_param", DROP)),
+        "streams[0].pagination.limit",
+        "required without next_offset_selector",
+        id="offset-without-limit",
+    ),
+    pytest.param(
+        variant(
+            (f"{PAGE}.next_offset_selector", "$.next"), (f"{PAGE}.limit_param", DROP)
+        ),
+        "streams[0].pagination.limit_param",
+        "limit_param and limit go together",
+        id="limit-without-limit-param",
+    ),
+    # request shape
+    pytest.param(
+        variant((f"{S0}.body", {"a": 1})),
+        "streams[0].body",
+        "only sent with method: POST",
+        id="body-with-get",
+    ),
+    pytest.param(
+        variant((f"{S0}.headers", {"X Bad": "1"})),
+        "streams[0].headers.X Bad",
+        "'X Bad' is not a valid HTTP header name",
+        id="header-name",
+    ),
+    pytest.param(
+        variant(("authentication.name", "X Api Key")),
+        "authentication.name",
+        "not a valid HTTP header name",
+        id="auth-header-name",
+    ),
+    pytest.param(
+        variant((f"{INC}.location", "header"), (f"{INC}.param_name", "updated since")),
+        "streams[0].incremental.param_name",
+        "not a valid HTTP header name",
+        id="incremental-header-name",
+    ),
+    pytest.param(
+        variant((f"{INC}.date_format", "YYYY-MM-DD")),
+        "streams[0].incremental.date_format",
+        "'YYYY-MM-DD' is neither 'timestamp' nor a strftime format",
+        id="date-format",
+    ),
+    pytest.param(
+        variant((f"{S0}.response_format", "text/csv")),
+        "streams[0].response_format",
+        "'text/csv' is not supported. Use one of: application/json",
+        id="response-format",
+    ),
+    pytest.param(
+        variant(("streams", [])),
+        "streams",
+        "at least one stream is required",
+        id="no-streams",
+    ),
+    # the file itself
+    pytest.param(
+        "name: Demo\ntap_id: demo\n  base_url: x\n",
+        "",
+        "not valid YAML",
+        id="yaml-syntax",
+    ),
+    pytest.param(
+        "name: Demo\ntap_id: demo\nname: Other\n",
+        "",
+        "duplicate key 'name'",
+        id="yaml-duplicate-key",
+    ),
+    pytest.param(
+        "- name: Demo\n- tap_id: demo\n",
+        "",
+        "a spec is a mapping of keys",
+        id="yaml-list",
+    ),
+    pytest.param("", "", "not empty", id="yaml-empty"),
+]
+
+
+@pytest.mark.parametrize(("text", "path", "fragment"), INVALID)
+def test_invalid_spec_reports_path_and_message(
+    tmp_path: Path, text: str, path: str, fragment: str
+) -> None:
+    """Each broken rule yields an issue at its field path with a clear message."""
+    find(issues_of(text, tmp_path), path, fragment)
+
+
+def test_base_spec_is_valid(tmp_path: Path) -> None:
+    """The table's base spec itself validates (so each case breaks one thing)."""
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(variant(), encoding="utf-8")
+    connector = validate_spec(load_spec(spec_file))
+    assert [s.id for s in connector.spec.streams] == ["users", "posts"]
+
+
+def test_unknown_key_without_close_match_has_no_hint(tmp_path: Path) -> None:
+    """An unknown key with no similar known key gets no 'Did you mean'."""
+    issue = find(
+        issues_of(variant(("colour", "red")), tmp_path), "colour", "unknown key"
+    )
+    assert "Did you mean" not in issue.message
+
+
+def test_offset_without_limit_reports_both_fields(tmp_path: Path) -> None:
+    """Offset paging without a selector reports limit_param and limit, each once."""
+    text = variant((f"{PAGE}.limit", DROP), (f"{PAGE}.limit_param", DROP))
+    paths = [i.path for i in issues_of(text, tmp_path)]
+    assert paths == ["streams[0].pagination.limit_param", "streams[0].pagination.limit"]
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    """Independent cross-field problems all appear in one SpecError."""
+    text = variant(
+        ("authentication.value", "{config.token}"),
+        (f"{S0}.body", {"a": 1}),
+        (f"{S0}.primary_key", "uid"),
+    )
+    paths = {i.path for i in issues_of(text, tmp_path)}
+    assert {
+        "authentication.value",
+        "streams[0].body",
+        "streams[0].primary_key[0]",
+    } <= paths
+
+
+def test_error_lines_name_file_line_and_path(tmp_path: Path) -> None:
+    """SpecError.lines() renders ``file:line path: message``."""
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(variant((f"{PAGE}.limit", 0)), encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        validate_spec(load_spec(spec_file))
+    (line,) = caught.value.lines()
+    assert line.startswith(f"{spec_file}:")
+    assert " streams[0].pagination.limit: " in line
+
+
+# --------------------------------------------------------------------------- #
+# Line numbers
+# --------------------------------------------------------------------------- #
+
+TEXT_BASE = """\
+name: Demo
+tap_id: demo
+base_url: https://api.example.com
+streams:
+  - name: Items
+    id: items
+    path: /items
+    pagination:
+      type: offset
+      offset_param: offset
+      limit_param: limit
+      limit: 5
+    schema:
+      type: object
+      properties:
+        id: {type: integer}
+"""
+
+LINES = [
+    pytest.param(
+        TEXT_BASE.replace("limit: 5", "limit: 0"),
+        "streams[0].pagination.limit",
+        12,
+        id="limit",
+    ),
+    pytest.param(
+        TEXT_BASE.replace("tap_id: demo", "tap_id: Demo"), "tap_id", 2, id="tap-id"
+    ),
+    pytest.param(
+        TEXT_BASE.replace("    path: /items\n", "    path: /items\n    pathh: /x\n"),
+        "streams[0].pathh",
+        8,
+        id="unknown-key",
+    ),
+    pytest.param(
+        TEXT_BASE.replace("      type: offset", "      type: cursor"),
+        "streams[0].pagination.type",
+        9,
+        id="union-tag",
+    ),
+    pytest.param(
+        TEXT_BASE + "    primary_key: [id, uid]\n",
+        "streams[0].primary_key[1]",
+        17,
+        id="list-item",
+    ),
+    pytest.param(TEXT_BASE + "name: Again\n", "", 17, id="duplicate-key"),
+    pytest.param(
+        TEXT_BASE.replace("    id: items", "    id: [items"), "", 7, id="yaml-syntax"
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "path", "line"), LINES)
+def test_issue_line_number(tmp_path: Path, text: str, path: str, line: int) -> None:
+    """Issues carry the line of the offending YAML key or token."""
+    issues = [i for i in issues_of(text, tmp_path) if i.path == path]
+    assert [i.line for i in issues] == [line]
+
+
+# --------------------------------------------------------------------------- #
+# schema_file
+# --------------------------------------------------------------------------- #
+
+SCHEMA_FILES = [
+    pytest.param("{not json", "is not JSON", id="not-json"),
+    pytest.param('["id"]', "holds a list, not a JSON Schema object", id="not-object"),
+    pytest.param(
+        '{"type": "string"}', "type: object and a properties mapping", id="not-record"
+    ),
+    pytest.param(
+        '{"type": "object", "properties": {"id": {"type": 5}}}',
+        "not a valid JSON Schema at properties/id/type",
+        id="invalid-schema",
+    ),
+]
+
+
+@pytest.mark.parametrize(("content", "fragment"), SCHEMA_FILES)
+def test_bad_schema_file(tmp_path: Path, content: str, fragment: str) -> None:
+    """A schema_file that is not a record JSON Schema is reported on schema_file."""
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "users.json").write_text(content, encoding="utf-8")
+    text = variant((f"{S0}.schema_file", "schemas/users.json"), (f"{S0}.schema", DROP))
+    find(issues_of(text, tmp_path), "streams[0].schema_file", fragment)
+
+
+def test_schema_file_is_relative_to_the_spec(tmp_path: Path) -> None:
+    """schema_file resolves beside the spec file, and its fields are checked."""
+    schema = copy.deepcopy(BASE["streams"][0]["schema"])
+    sub = tmp_path / "specs"
+    sub.mkdir()
+    (sub / "users.json").write_text(json.dumps(schema), encoding="utf-8")
+    (sub / "spec.yaml").write_text(
+        variant((f"{S0}.schema_file", "users.json"), (f"{S0}.schema", DROP)),
+        encoding="utf-8",
+    )
+    connector = validate_spec(load_spec(sub / "spec.yaml"))
+    assert connector.schemas["users"] == schema
+
+
+# --------------------------------------------------------------------------- #
+# JSON specs and the sample specs
+# --------------------------------------------------------------------------- #
+
+
+def test_json_spec_errors_are_reported(tmp_path: Path) -> None:
+    """A .json spec reports issues with field paths and lines like YAML."""
+    data = yaml.safe_load(variant((f"{PAGE}.limit", 0), ("tap_id", "Demo")))
+    text = json.dumps(data, indent=2)
+    issues = issues_of(text, tmp_path, "spec.json")
+    assert find(issues, "tap_id", "is not valid").line == 3
+    limit = find(issues, "streams[0].pagination.limit", "greater than 0")
+    lines = text.splitlines()
+    assert limit.line == next(n for n, x in enumerate(lines, 1) if '"limit": 0' in x)
+
+
+def test_json_syntax_error_has_a_line(tmp_path: Path) -> None:
+    """Malformed JSON is one issue naming the line (and not parsed as YAML)."""
+    issues = issues_of(
+        '{"name": "Demo",\n "tap_id": "demo",,\n}', tmp_path, "spec.json"
+    )
+    assert [(i.path, i.line) for i in issues] == [("", 2)]
+    assert issues[0].message.startswith("not valid JSON")
+
+
+def test_json_list_spec_is_refused(tmp_path: Path) -> None:
+    """A JSON spec that is a list is refused like a YAML one."""
+    find(issues_of("[1, 2]", tmp_path, "spec.json"), "", "not list")
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
+def test_sample_spec_validates(sample: Path) -> None:
+    """Every bundled sample spec is valid."""
+    connector = validate_spec(load_spec(sample))
+    assert set(connector.schemas) == {s.id for s in connector.spec.streams}
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
+def test_json_spec_equals_yaml_spec(tmp_path: Path, sample: Path) -> None:
+    """The same spec written as JSON validates to the same model and schemas."""
+    shutil.copytree(SAMPLE_SPECS / "schemas", tmp_path / "schemas")
+    data = yaml.safe_load(sample.read_text(encoding="utf-8"))
+    json_file = tmp_path / f"{sample.stem}.json"
+    json_file.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    from_yaml = validate_spec(load_spec(sample))
+    from_json = validate_spec(load_spec(json_file))
+    assert from_json.spec == from_yaml.spec
+    assert from_json.schemas == from_yaml.schemas
+
+
+# --------------------------------------------------------------------------- #
+# Shorthands and defaults
+# --------------------------------------------------------------------------- #
+
+
+def stream(**fields: object) -> models.Stream:
+    schema = {"type": "object", "properties": {"id": {"type": "integer"}}}
+    return models.Stream.model_validate(
+        {"name": "Items", "id": "items", "path": "/items", "schema": schema, **fields}
+    )
+
+
+def test_primary_key_string_is_a_one_tuple() -> None:
+    """``primary_key: id`` means ``("id",)``."""
+    assert stream(primary_key="id").primary_key == ("id",)
+
+
+def test_primary_key_list_is_a_tuple() -> None:
+    """A list of key fields keeps its order."""
+    assert stream(primary_key=["a", "b"]).primary_key == ("a", "b")
+
+
+@pytest.mark.parametrize("value", [None, ""], ids=["null", "empty"])
+def test_primary_key_empty_is_no_key(value: object) -> None:
+    """An empty or null primary_key means none."""
+    assert stream(primary_key=value).primary_key == ()
+
+
+def test_primary_key_omitted_is_no_key() -> None:
+    """Omitting primary_key means none."""
+    assert stream().primary_key == ()
+
+
+def test_child_context_list_maps_names_to_themselves() -> None:
+    """``child_context: [id]`` means ``{id: id}``."""
+    assert stream(child_context=["id", "org_id"]).child_context == {
+        "id": "id",
+        "org_id": "org_id",
+    }
+
+
+def test_method_is_case_insensitive() -> None:
+    """``method: post`` is POST."""
+    assert stream(method="post").method == "POST"
+
+
+@pytest.mark.parametrize("password", [{}, {"password": None}], ids=["omitted", "null"])
+def test_basic_password_defaults_to_empty(password: dict[str, object]) -> None:
+    """A Basic auth password that is omitted or null is the empty string."""
+    auth = models.BasicAuth.model_validate(
+        {"type": "basic", "username": "u", **password}
+    )
+    assert auth.password == ""
+
+
+def test_omitted_authentication_is_none(tmp_path: Path) -> None:
+    """No authentication block (or null) means type none."""
+    for value in (DROP, None):
+        spec_file = tmp_path / "spec.yaml"
+        spec_file.write_text(
+            variant(("authentication", value)),
+            encoding="utf-8",
+        )
+        spec = validate_spec(load_spec(spec_file)).spec
+        assert spec.authentication == models.NoAuth(type="none")
+
+
+def test_parameter_defaults() -> None:
+    """Parameters default to a required, non-secret string with a derived label."""
+    parameter = models.Parameter(name="api_token")
+    assert (parameter.type, parameter.required, parameter.secret) == (
+        "string",
+        True,
+        False,
+    )
+    assert parameter.display_label == "Api Token"
+    assert not models.Parameter(name="x", default="y").is_required
+
+
+def test_spec_names() -> None:
+    """tap_id gives the distribution and import package names."""
+    spec = models.Spec.model_validate(
+        {**yaml.safe_load(variant()), "tap_id": "sage-intacct"}
+    )
+    assert (spec.distribution, spec.package) == ("tap-sage-intacct", "tap_sage_intacct")
