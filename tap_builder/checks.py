@@ -6,6 +6,7 @@ Each check takes the parsed :class:`~tap_builder.spec.models.Spec` and yields
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import typing as t
@@ -138,6 +139,21 @@ def _parameters(spec: Spec) -> Iterator[Found]:
         if default is not None and (wrong_bool or not isinstance(default, allowed)):
             article = "an" if parameter.type[0] in "aeiou" else "a"
             yield (*loc, "default"), f"{default!r} is not {article} {parameter.type}"
+        elif (
+            parameter.type == "date-time"
+            and isinstance(default, str)
+            and not _is_iso_datetime(default)
+        ):
+            msg = f"{default!r} is not an ISO-8601 date-time with a time zone"
+            yield (*loc, "default"), f"{msg} (e.g. 2024-01-01T00:00:00Z)"
+
+
+def _is_iso_datetime(text: str) -> bool:
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return parsed.tzinfo is not None
 
 
 # -- variables --------------------------------------------------------------- #
@@ -186,6 +202,11 @@ def _variable_problem(
             return "base_url cannot refer to {config.api_url}: api_url replaces it"
         if variable.name not in declared:
             names = ", ".join(sorted(declared))
+            if variable.name == "start_date":
+                return (
+                    "{config.start_date} exists only in taps with an incremental "
+                    "stream; declare a parameter of your own instead"
+                )
             return f"{variable} refers to an undeclared parameter. Declared: {names}"
         return None
     if stream is None or stream.parent_stream is None:

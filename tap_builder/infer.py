@@ -32,10 +32,10 @@ def _is_datetime(text: str) -> bool:
     if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
         return False
     try:
-        dt.datetime.fromisoformat(text)
+        parsed = dt.datetime.fromisoformat(text)
     except ValueError:
         return False
-    return True
+    return parsed.tzinfo is not None  # RFC 3339, as JSON Schema's format checker wants
 
 
 def _is_date(text: str) -> bool:

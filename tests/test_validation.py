@@ -332,8 +332,32 @@ INVALID = [
     pytest.param(
         variant((f"{INC}", DROP), (f"{S0}.query_params.since", "{config.start_date}")),
         "streams[0].query_params.since",
-        "{config.start_date} refers to an undeclared parameter",
+        "{config.start_date} exists only in taps with an incremental stream",
         id="start-date-without-incremental",
+    ),
+    pytest.param(
+        variant(("parameters.0.secret", "yes")),
+        "parameters[0].secret",
+        "valid boolean",
+        id="secret-not-a-bool",
+    ),
+    pytest.param(
+        variant(("parameters.0.type", "date-time"), ("parameters.0.default", "soon")),
+        "parameters[0].default",
+        "not an ISO-8601 date-time with a time zone",
+        id="date-time-default-not-a-date",
+    ),
+    pytest.param(
+        variant(("logo", "missing.png")),
+        "logo",
+        "cannot read the logo file",
+        id="logo-file-missing",
+    ),
+    pytest.param(
+        variant(("logo", "logo.txt")),
+        "logo",
+        "a logo is an http(s) URL or an image file",
+        id="logo-not-an-image",
     ),
     pytest.param(
         variant((f"{S0}.path", "/users/{user_id}")),

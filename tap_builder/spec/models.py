@@ -13,6 +13,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     StringConstraints,
     field_validator,
 )
@@ -104,8 +106,10 @@ class Parameter(Model):
     label: str | None = Field(None, description="Display label (defaults from name).")
     description: str | None = Field(None, description="Help text.")
     type: ParameterType = Field("string", description="Setting type.")
-    required: bool = Field(True, description="Whether the setting must be supplied.")
-    secret: bool = Field(
+    required: StrictBool = Field(
+        True, description="Whether the setting must be supplied."
+    )
+    secret: StrictBool = Field(
         False, description="Never logged; marked secret in the schema."
     )
     default: Scalar = Field(None, description="Value used when the setting is not set.")
@@ -134,7 +138,7 @@ class PageIncrementPagination(Model):
         "query", description="Where the page number goes."
     )
     attribute: NonEmpty = Field(description="Parameter or header name, e.g. page.")
-    start_from: int = Field(1, description="First page number.")
+    start_from: StrictInt = Field(1, description="First page number.")
 
 
 class OffsetPagination(Model):
@@ -149,7 +153,9 @@ class OffsetPagination(Model):
         None, description="JSONPath to the next offset in the response."
     )
     limit_param: NonEmpty | None = Field(None, description="Page size parameter name.")
-    limit: t.Annotated[int, Field(gt=0)] | None = Field(None, description="Page size.")
+    limit: t.Annotated[StrictInt, Field(gt=0)] | None = Field(
+        None, description="Page size."
+    )
 
 
 Pagination = t.Annotated[
