@@ -22,6 +22,8 @@ from tap_builder import (
     validate_spec,
 )
 from tap_builder.infer import SampleError, infer_schema_from_file
+from tap_builder.inprocess import ConfigError
+from tap_builder.preview import PreviewError
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -46,9 +48,79 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_json(path: str, what: str) -> dict[str, t.Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        msg = f"cannot read the {what} file {path}: {exc.strerror or exc}"
+        raise UserError(msg) from None
+    except json.JSONDecodeError as exc:
+        msg = f"the {what} file {path} is not JSON: {exc.msg} (line {exc.lineno})"
+        raise UserError(msg) from None
+    if not isinstance(data, dict):
+        msg = f"the {what} file {path} must hold a JSON object"
+        raise UserError(msg)
+    return data
+
+
 def _infer_schema(args: argparse.Namespace) -> int:
-    schema = infer_schema_from_file(Path(args.sample), selector=args.selector)
-    print(json.dumps(schema, indent=2, ensure_ascii=False))
+    if args.spec is None:
+        if args.sample is None:
+            msg = "give a SAMPLE file, or --spec SPEC --stream ID --config CONFIG"
+            raise UserError(msg)
+        schema = infer_schema_from_file(Path(args.sample), selector=args.selector)
+        print(json.dumps(schema, indent=2, ensure_ascii=False))
+        return 0
+    if args.stream is None or args.config is None:
+        msg = "live inference needs --stream ID and --config CONFIG with --spec"
+        raise UserError(msg)
+    return _infer_live(args)
+
+
+def _infer_live(args: argparse.Namespace) -> int:
+    from tap_builder.infer import infer_schema
+    from tap_builder.preview import run_stream
+    from tap_builder.spec_edit import replication_key_hint, write_schema
+
+    spec_path = Path(args.spec)
+    connector = validate_spec(load_spec(spec_path))
+    config = _read_json(args.config, "config")
+    result = run_stream(connector, args.stream, config, limit=None, pages=args.pages)
+    schema = infer_schema(result.raw_records)
+    stream = connector.spec.stream(args.stream)
+    assert stream is not None  # run_stream checked it
+    pages = len([e for e in result.requests if e.stream == args.stream])
+    print(f"inferred from {len(result.raw_records)} records on {pages} pages", file=sys.stderr)
+    if hint := replication_key_hint(stream, schema):
+        print(f"hint: {hint}", file=sys.stderr)
+    if args.write:
+        index = connector.spec.streams.index(stream)
+        written = write_schema(spec_path, stream, index, schema)
+        print(f"wrote the schema of {args.stream!r} to {written}", file=sys.stderr)
+    else:
+        print(json.dumps(schema, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from tap_builder import report
+    from tap_builder.preview import run_stream
+
+    connector = validate_spec(load_spec(args.spec))
+    config = _read_json(args.config, "config")
+    state = _read_json(args.state, "state") if args.state else None
+    result = run_stream(
+        connector, args.stream, config, limit=args.limit, state=state, parents=args.parents
+    )
+    if args.json:
+        print("\n".join(report.request_lines(result)), file=sys.stderr)
+        print(f"paging stopped: {result.stop_reason}", file=sys.stderr)
+        print("\n".join(report.mismatch_lines(result)), file=sys.stderr)
+        print(f"bookmark: {report.bookmark_text(result)}", file=sys.stderr)
+        if result.records:
+            print(report.json_records(result, args.limit))
+    else:
+        print(report.text_report(result, args.limit))
     return 0
 
 
@@ -68,6 +140,17 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(
         spec_stem=args.spec, workdir=Path(args.workdir) if args.workdir else None
     )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"{text!r} is not a whole number of at least 1"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,14 +182,38 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(handler=_generate)
 
     infer = commands.add_parser(
-        "infer-schema", help="print a JSON Schema inferred from a sample"
+        "infer-schema", help="infer a JSON Schema from a sample file or the live API"
     )
     infer.add_argument(
         "sample",
+        nargs="?",
         help="JSON file: a record, a list of records or a response; or JSON Lines",
     )
     infer.add_argument("--selector", help="JSONPath to the records in a whole response")
+    infer.add_argument("--spec", help="live: infer from the API this spec describes")
+    infer.add_argument("--stream", help="live: the stream id")
+    infer.add_argument("--config", help="live: the tap config (JSON file)")
+    infer.add_argument("--pages", type=_positive, default=3, help="live: pages to read (3)")
+    infer.add_argument(
+        "--write",
+        action="store_true",
+        help="live: store the schema in the spec (or its schema_file)",
+    )
     infer.set_defaults(handler=_infer_schema)
+
+    preview = commands.add_parser(
+        "preview", help="run one stream in-process and show requests, records, state"
+    )
+    preview.add_argument("spec", help="spec file (YAML or JSON)")
+    preview.add_argument("--stream", required=True, help="the stream id")
+    preview.add_argument("--config", required=True, help="the tap config (JSON file)")
+    preview.add_argument("--limit", type=_positive, default=10, help="records to fetch (10)")
+    preview.add_argument("--state", help="a Singer state file to start from")
+    preview.add_argument(
+        "--parents", type=_positive, default=3, help="parent records a child runs for (3)"
+    )
+    preview.add_argument("--json", action="store_true", help="records as JSON Lines")
+    preview.set_defaults(handler=_preview)
 
     server = commands.add_parser(
         "demo-server", help="serve the bundled demo API on 127.0.0.1"
@@ -139,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         count = len(exc.issues)
         print(f"{count} problem{'s' if count != 1 else ''} found.", file=sys.stderr)
         return 1
-    except (WriteError, UserError, SampleError) as exc:
+    except (WriteError, UserError, SampleError, ConfigError, PreviewError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:

@@ -39,6 +39,7 @@ import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.jsonpath import extract_jsonpath
+from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Iterator, Mapping
@@ -471,6 +472,13 @@ class BuilderStream(RESTStream[t.Any]):
             msg = f"{self.name}: {exc}, but the path {self.path!r} needs it"
             raise APIError(msg) from None
         return self.url_base + path
+
+    def get_new_paginator(self) -> BaseAPIPaginator[t.Any]:
+        """A single request, unless the spec declares pagination.
+
+        (The SDK's default would follow an ``X-Next-Page`` header.)
+        """
+        return SinglePagePaginator()
 
     # -- incremental -------------------------------------------------------- #
 
