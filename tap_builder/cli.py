@@ -88,9 +88,13 @@ def _infer_live(args: argparse.Namespace) -> int:
     result = run_stream(connector, args.stream, config, limit=None, pages=args.pages)
     schema = infer_schema(result.raw_records)
     stream = connector.spec.stream(args.stream)
-    assert stream is not None  # run_stream checked it
+    if stream is None:  # run_stream has checked it already
+        raise UserError(args.stream)
     pages = len([e for e in result.requests if e.stream == args.stream])
-    print(f"inferred from {len(result.raw_records)} records on {pages} pages", file=sys.stderr)
+    print(
+        f"inferred from {len(result.raw_records)} records on {pages} pages",
+        file=sys.stderr,
+    )
     if hint := replication_key_hint(stream, schema):
         print(f"hint: {hint}", file=sys.stderr)
     if args.write:
@@ -110,7 +114,12 @@ def _preview(args: argparse.Namespace) -> int:
     config = _read_json(args.config, "config")
     state = _read_json(args.state, "state") if args.state else None
     result = run_stream(
-        connector, args.stream, config, limit=args.limit, state=state, parents=args.parents
+        connector,
+        args.stream,
+        config,
+        limit=args.limit,
+        state=state,
+        parents=args.parents,
     )
     if args.json:
         print("\n".join(report.request_lines(result)), file=sys.stderr)
@@ -142,6 +151,74 @@ def _demo(args: argparse.Namespace) -> int:
     )
 
 
+def _init(args: argparse.Namespace) -> int:
+    from tap_builder.starter import Answers, ask, render_starter
+
+    target = Path(args.spec)
+    if target.exists() and not args.force:
+        msg = f"{target} exists; use --force to overwrite it"
+        raise UserError(msg)
+    given = {name: getattr(args, name) for name in _INIT_FLAGS if getattr(args, name)}
+    answers = Answers(spec_file=str(target), **given)
+    if not args.no_input and sys.stdin.isatty():
+        try:
+            answers = ask(answers, input)
+        except (EOFError, KeyboardInterrupt):
+            msg = "stopped before every question was answered; nothing written"
+            raise UserError(msg) from None
+    try:
+        text = render_starter(answers)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {target}; next: tap-builder validate {target}")
+    return 0
+
+
+_INIT_FLAGS = (
+    "name",
+    "tap_id",
+    "domain",
+    "base_url",
+    "auth",
+    "api_key_location",
+    "api_key_name",
+    "stream_name",
+    "stream_id",
+    "stream_path",
+    "records_selector",
+    "primary_key",
+)
+
+
+def _add_init(commands: t.Any) -> None:  # noqa: ANN401
+    init = commands.add_parser(
+        "init", help="write a commented starter spec (asks on a terminal)"
+    )
+    init.add_argument("spec", nargs="?", default="spec.yaml", help="file to write")
+    init.add_argument("--name", help="API name, e.g. Aircall")
+    init.add_argument("--tap-id", dest="tap_id", help="tap id (default from the name)")
+    init.add_argument("--domain", help="product domain, e.g. aircall.io")
+    init.add_argument("--base-url", dest="base_url", help="API base URL")
+    init.add_argument(
+        "--auth", choices=("none", "api_key", "basic"), help="authentication"
+    )
+    init.add_argument(
+        "--api-key-location", dest="api_key_location", choices=("header", "query")
+    )
+    init.add_argument(
+        "--api-key-name", dest="api_key_name", help="header/parameter name"
+    )
+    init.add_argument("--stream-name", dest="stream_name", help="first stream's name")
+    init.add_argument("--stream-id", dest="stream_id", help="first stream's id")
+    init.add_argument("--stream-path", dest="stream_path", help="first stream's path")
+    init.add_argument("--records-selector", dest="records_selector", help="JSONPath")
+    init.add_argument("--primary-key", dest="primary_key", help="primary key field")
+    init.add_argument("--no-input", action="store_true", help="never ask; flags only")
+    init.add_argument("--force", action="store_true", help="overwrite SPEC")
+    init.set_defaults(handler=_init)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -166,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="show tracebacks on errors"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    _add_init(commands)
 
     validate = commands.add_parser(
         "validate", help="check a spec; one line per problem"
@@ -193,7 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--spec", help="live: infer from the API this spec describes")
     infer.add_argument("--stream", help="live: the stream id")
     infer.add_argument("--config", help="live: the tap config (JSON file)")
-    infer.add_argument("--pages", type=_positive, default=3, help="live: pages to read (3)")
+    infer.add_argument(
+        "--pages", type=_positive, default=3, help="live: pages to read (3)"
+    )
     infer.add_argument(
         "--write",
         action="store_true",
@@ -207,10 +288,15 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("spec", help="spec file (YAML or JSON)")
     preview.add_argument("--stream", required=True, help="the stream id")
     preview.add_argument("--config", required=True, help="the tap config (JSON file)")
-    preview.add_argument("--limit", type=_positive, default=10, help="records to fetch (10)")
+    preview.add_argument(
+        "--limit", type=_positive, default=10, help="records to fetch (10)"
+    )
     preview.add_argument("--state", help="a Singer state file to start from")
     preview.add_argument(
-        "--parents", type=_positive, default=3, help="parent records a child runs for (3)"
+        "--parents",
+        type=_positive,
+        default=3,
+        help="parent records a child runs for (3)",
     )
     preview.add_argument("--json", action="store_true", help="records as JSON Lines")
     preview.set_defaults(handler=_preview)

@@ -9,6 +9,7 @@ targets expect (``{"type": ["string", "null"], "format": "date-time"}``).
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import re
 import typing as t
@@ -114,6 +115,17 @@ def _merge_nullable(schema: t.Any) -> t.Any:  # noqa: ANN401
     return schema
 
 
+def _plain(value: object) -> object:
+    """Decimals (how taps parse JSON numbers with a point) become floats."""
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
 def infer_schema(records: Iterable[object]) -> dict[str, t.Any]:
     """A JSON Schema that every record in ``records`` validates against.
 
@@ -126,7 +138,7 @@ def infer_schema(records: Iterable[object]) -> dict[str, t.Any]:
         if not isinstance(record, dict):
             msg = f"record {index} is a {type(record).__name__}, not an object"
             raise SampleError(msg)
-        builder.add_object(record)
+        builder.add_object(_plain(record))
         count += 1
     if count == 0:
         msg = "the sample holds no records"

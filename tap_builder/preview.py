@@ -26,6 +26,9 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from types import ModuleType
 
+    from singer_sdk import RESTStream, Tap
+    from singer_sdk.pagination import BaseAPIPaginator
+
     from tap_builder.validation import Connector
 
 __all__ = ["ConfigError", "PreviewError", "PreviewResult", "run_stream"]
@@ -100,7 +103,7 @@ class _Budget:
 
     def spent(self) -> str | None:
         if self.records is not None and self.seen_records >= self.records:
-            return f"preview limit of {self.records} records reached"
+            return f"preview limit of {self.records}{self.what} records reached"
         if self.pages is not None and self.seen_pages >= self.pages:
             plural = "s" if self.pages != 1 else ""
             return f"preview limit of {self.pages} page{plural}{self.what} reached"
@@ -117,7 +120,13 @@ _FINISH_REASONS = {
 class _RecordingPaginator:
     """Wraps a stream's paginator: notes each decision, stops at the budget."""
 
-    def __init__(self, inner: t.Any, stream: t.Any, log: list[RequestEntry], budget: _Budget) -> None:  # noqa: ANN401
+    def __init__(
+        self,
+        inner: BaseAPIPaginator[t.Any],
+        stream: RESTStream[t.Any],
+        log: list[RequestEntry],
+        budget: _Budget,
+    ) -> None:
         self._inner = inner
         self._stream = stream
         self._log = log
@@ -137,7 +146,7 @@ class _RecordingPaginator:
 
     def advance(self, response: requests.Response) -> None:
         entry = _last_entry(self._log, self._stream.name)
-        count = self._stream.last_page_size
+        count = int(getattr(self._stream, "last_page_size", 0))
         self._budget.seen_records += count
         self._budget.seen_pages += 1
         if entry is not None:
@@ -149,9 +158,19 @@ class _RecordingPaginator:
         self._inner.advance(response)
         if self._inner.finished:
             name = type(self._inner).__name__
-            _decide(entry, "stop: " + _FINISH_REASONS.get(name, "the paginator finished"))
+            _decide(
+                entry, "stop: " + _FINISH_REASONS.get(name, "the paginator finished")
+            )
         else:
             _decide(entry, f"next page: {_token_text(self._inner.current_value)}")
+
+
+def _top_level_keys(response: requests.Response) -> list[str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    return [str(key) for key in body] if isinstance(body, dict) else []
 
 
 def _token_text(token: object) -> str:
@@ -187,13 +206,15 @@ class _Instruments:
         self.parents = parents
         self.log: list[RequestEntry] = []
         self.raw: list[dict[str, t.Any]] = []
+        #: Top-level keys of the target's first response, to explain an empty page.
+        self.first_keys: list[str] | None = None
 
     def install(self, stream: t.Any, max_attempts: int) -> None:  # noqa: ANN401
         from singer_sdk.pagination import SinglePagePaginator
 
         stream.max_attempts = max_attempts
         stream.requests_session.hooks["response"].append(self._on_response(stream))
-        parent_budget = _Budget(None, 1, " of parent records")
+        parent_budget = _Budget(self.parents, None, " parent")
         budget = self.budget if stream.name == self.target else parent_budget
         original = stream.get_new_paginator
         stream.get_new_paginator = lambda: _RecordingPaginator(
@@ -204,11 +225,15 @@ class _Instruments:
         if stream.name == self.target:
             stream.post_process = self._capture(stream.post_process)
         else:
-            stream.generate_child_contexts = self._first_parents(stream.generate_child_contexts)
+            stream.generate_child_contexts = self._first_parents(
+                stream.generate_child_contexts
+            )
 
     def _on_response(self, stream: t.Any) -> Callable[..., None]:  # noqa: ANN401
         def hook(response: requests.Response, *_: t.Any, **__: t.Any) -> None:  # noqa: ANN401
             request = response.request
+            if stream.name == self.target and self.first_keys is None:
+                self.first_keys = _top_level_keys(response)
             secret_params = getattr(stream, "secret_query_params", ())
             self.log.append(
                 RequestEntry(
@@ -246,7 +271,9 @@ class _Instruments:
 
         return wrapped
 
-    def _first_parents(self, generate: Callable[..., Iterable[t.Any]]) -> Callable[..., t.Any]:
+    def _first_parents(
+        self, generate: Callable[..., Iterable[t.Any]]
+    ) -> Callable[..., t.Any]:
         count = 0
 
         def wrapped(record: t.Any, context: t.Any) -> Iterable[t.Any]:  # noqa: ANN401
@@ -324,7 +351,16 @@ def run_stream(
     check_config(connector, config)
     with generated_tap(connector) as module:
         runtime = importlib.import_module(f"{connector.spec.package}.runtime")
-        return _run(module, runtime, stream_id, config, state or {}, _Budget(limit, pages), parents, max_attempts)
+        return _run(
+            module,
+            runtime,
+            stream_id,
+            config,
+            state or {},
+            _Budget(limit, pages),
+            parents,
+            max_attempts,
+        )
 
 
 def _run(
@@ -338,10 +374,9 @@ def _run(
     max_attempts: int,
 ) -> PreviewResult:
     cls = tap_class(module)
-    quiet = [logging.getLogger(name) for name in (cls.name, "singer_sdk", "backoff")]
-    levels = [logger.level for logger in quiet]
-    for logger in quiet:
-        logger.setLevel(logging.ERROR)
+    logging.disable(
+        logging.CRITICAL
+    )  # the report says it all; the SDK's logs repeat it
     try:
         probe = cls(config=config, parse_env_config=False, setup_mapper=False)
         writer = _CapturingWriter()
@@ -352,13 +387,14 @@ def _run(
             parse_env_config=False,
             message_writer=writer,
         )
-        instruments = _Instruments(runtime, stream_id, budget, parents, _ancestors(tap, stream_id))
+        instruments = _Instruments(
+            runtime, stream_id, budget, parents, _ancestors(tap, stream_id)
+        )
         for stream in tap.streams.values():
             instruments.install(stream, max_attempts)
         _sync(tap, runtime)
     finally:
-        for logger, level in zip(quiet, levels, strict=True):
-            logger.setLevel(level)
+        logging.disable(logging.NOTSET)
     return _result(tap, stream_id, writer.messages, instruments)
 
 
@@ -372,7 +408,11 @@ def _ancestors(tap: t.Any, stream_id: str) -> set[str]:  # noqa: ANN401
 
 
 def _sync(tap: t.Any, runtime: ModuleType) -> None:  # noqa: ANN401
-    from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
+    from singer_sdk.exceptions import (
+        ConfigValidationError,
+        FatalAPIError,
+        RetriableAPIError,
+    )
 
     try:
         tap.sync_all()
@@ -385,16 +425,25 @@ def _sync(tap: t.Any, runtime: ModuleType) -> None:  # noqa: ANN401
         raise PreviewError(_connection_message(exc, runtime)) from None
     except requests.Timeout as exc:
         url = runtime.redact_url(str(exc.request.url)) if exc.request else "the API"
-        raise PreviewError(f"{url} did not answer in time") from None
+        msg = f"{url} did not answer in time"
+        raise PreviewError(msg) from None
     except ConfigValidationError as exc:
         raise ConfigError("; ".join(exc.errors)) from None
 
 
 def _connection_message(exc: requests.ConnectionError, runtime: ModuleType) -> str:
     request = exc.request
-    url = runtime.redact_url(str(request.url)) if request is not None and request.url else "the API"
+    url = (
+        runtime.redact_url(str(request.url))
+        if request is not None and request.url
+        else "the API"
+    )
     text = str(exc)
-    if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo" in text:
+    if (
+        "Name or service not known" in text
+        or "nodename nor servname" in text
+        or "getaddrinfo" in text
+    ):
         reason = "the host name does not resolve"
     elif "refused" in text:
         reason = "the connection was refused (is the server running? check api_url)"
@@ -403,7 +452,12 @@ def _connection_message(exc: requests.ConnectionError, runtime: ModuleType) -> s
     return f"cannot reach {url}: {reason}"
 
 
-def _result(tap: t.Any, stream_id: str, messages: list[dict[str, t.Any]], instruments: _Instruments) -> PreviewResult:  # noqa: ANN401
+def _result(
+    tap: Tap,
+    stream_id: str,
+    messages: list[dict[str, t.Any]],
+    instruments: _Instruments,
+) -> PreviewResult:
     stream = tap.streams[stream_id]
     result = PreviewResult(stream=stream_id, replication_key=stream.replication_key)
     result.requests = instruments.log
@@ -416,19 +470,30 @@ def _result(tap: t.Any, stream_id: str, messages: list[dict[str, t.Any]], instru
         elif message["type"] == "STATE":
             result.state = message["value"]
     for entry in result.requests:
-        if entry.decision is None and entry.status < 400:  # noqa: PLR2004
+        if entry.decision is None and entry.status < 400:
             entry.records = entry.records or 0
             entry.decision = "stop: the page had no records"
     own = [e for e in result.requests if e.stream == stream_id]
-    result.stop_reason = (own[-1].decision or "").removeprefix("stop: ") if own else (
-        "no request was made (no parent records?)"
+    result.stop_reason = (
+        (own[-1].decision or "").removeprefix("stop: ")
+        if own
+        else ("no request was made (no parent records?)")
     )
+    if not result.records and own and own[0].status < 400:
+        keys = ", ".join(instruments.first_keys or []) or "none (not an object)"
+        selector = getattr(stream, "records_jsonpath", "")
+        result.stop_reason += (
+            f"; records_selector {selector!r} matched nothing in the first "
+            f"response, whose top-level keys are: {keys}"
+        )
     result.bookmark = result.state.get("bookmarks", {}).get(stream_id)
     result.mismatches = _mismatches(result.records, result.schema)
     return result
 
 
-def _mismatches(records: list[dict[str, t.Any]], schema: dict[str, t.Any]) -> list[Mismatch]:
+def _mismatches(
+    records: list[dict[str, t.Any]], schema: dict[str, t.Any]
+) -> list[Mismatch]:
     if not schema:
         return []
     validator = jsonschema.Draft202012Validator(

@@ -18,21 +18,28 @@ if t.TYPE_CHECKING:
     from tap_builder.spec.models import Stream
 
 
-def write_schema(spec_path: Path, stream: Stream, index: int, schema: dict[str, t.Any]) -> Path:
+def write_schema(
+    spec_path: Path, stream: Stream, index: int, schema: dict[str, t.Any]
+) -> Path:
     """Store ``schema`` for ``stream`` (the ``index``-th); returns the file written."""
     if stream.schema_file is not None:
         target = spec_path.parent / stream.schema_file
-        target.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        target.write_text(
+            json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         return target
     text = spec_path.read_text(encoding="utf-8")
     if spec_path.suffix.lower() == ".json":
         data = json.loads(text)
         data["streams"][index]["schema"] = schema
-        spec_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        spec_path.write_text(
+            json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         return spec_path
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
     document = yaml.load(text)
     document["streams"][index]["schema"] = schema
     buffer = io.StringIO()
