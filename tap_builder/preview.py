@@ -85,6 +85,13 @@ class PreviewResult:
     schema: dict[str, t.Any] = field(default_factory=dict)
     replication_key: str | None = None
 
+    @property
+    def dropped_fields(self) -> list[str]:
+        """Top-level fields the API sent that the schema lacks (the tap drops them)."""
+        declared = set(self.schema.get("properties", {}))
+        seen = {key for record in self.raw_records for key in record}
+        return sorted(seen - declared) if self.schema else []
+
 
 # --------------------------------------------------------------------------- #
 # Instrumentation

@@ -36,7 +36,8 @@ def request_lines(result: PreviewResult) -> list[str]:
 def text_report(result: PreviewResult, limit: int | None) -> str:
     """The whole preview as text for a terminal."""
     shown = result.records[:limit] if limit is not None else result.records
-    lines = [f"stream {result.stream!r}: {len(result.requests)} requests", ""]
+    count = len(result.requests)
+    lines = [f"stream {result.stream!r}: {count} request{'s' if count != 1 else ''}", ""]
     lines += request_lines(result)
     lines += ["", f"paging stopped: {result.stop_reason}", ""]
     lines.append(f"records: {len(shown)} shown of {len(result.records)} fetched")
@@ -50,9 +51,15 @@ def text_report(result: PreviewResult, limit: int | None) -> str:
 
 def mismatch_lines(result: PreviewResult) -> list[str]:
     """Records that do not fit the schema, one line each (at most 20)."""
+    lines: list[str] = []
+    if dropped := result.dropped_fields:
+        lines.append(
+            f"schema: the API sends fields the schema lacks, which the tap drops: "
+            f"{', '.join(dropped)} (infer-schema --write adds them)"
+        )
     if not result.mismatches:
-        return ["schema: every record fits"]
-    lines = [f"schema: {len(result.mismatches)} problems"]
+        return [*lines, "schema: every record fits"]
+    lines.append(f"schema: {len(result.mismatches)} problems")
     for mismatch in result.mismatches[:20]:
         lines.append(
             f"  record {mismatch.record} {mismatch.path} = {_dumps(mismatch.value)}: "

@@ -520,3 +520,71 @@ def load_spec_text(text: str, tmp_path: Path) -> Any:
     path = tmp_path / "s.yaml"
     path.write_text(text)
     return load_spec(path)
+
+
+@pytest.mark.slow
+def test_newcomer_walkthrough(
+    server: DemoServer,
+    tap_venv: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The README's path: init, preview, infer-schema --write, generate, sync."""
+    spec = tmp_path / "my-aircall.yaml"
+    assert (
+        main(
+            [
+                "init",
+                str(spec),
+                "--name",
+                "My Aircall",
+                "--base-url",
+                server.url + "/aircall/v1",
+                "--auth",
+                "basic",
+                "--stream-path",
+                "/calls",
+                "--records-selector",
+                "$.calls[*]",
+                "--no-input",
+            ]
+        )
+        == 0
+    )
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"username": "demo-api-id", "password": "demo-api-token"})
+    )
+    capsys.readouterr()
+    assert (
+        main(["preview", str(spec), "--stream", "calls", "--config", str(config)]) == 0
+    )
+    assert "the tap drops: direction, duration" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "infer-schema",
+                "--spec",
+                str(spec),
+                "--stream",
+                "calls",
+                "--config",
+                str(config),
+                "--write",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        main(["preview", str(spec), "--stream", "calls", "--config", str(config)]) == 0
+    )
+    assert "the tap drops" not in capsys.readouterr().out
+    from tests.e2e import install_tap
+
+    tap = install_tap(spec, tmp_path / "tap-my-aircall", tap_venv)
+    run = tap.run(config=json.loads(config.read_text()), workdir=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.ids("calls") == list(range(1001, 1013))
+    assert run.records("calls")[0]["direction"] == "inbound"
+    run.assert_records_fit_schemas()
