@@ -219,6 +219,22 @@ def _add_init(commands: t.Any) -> None:  # noqa: ANN401
     init.set_defaults(handler=_init)
 
 
+def _record(args: argparse.Namespace) -> int:
+    from tap_builder.record import record_fixtures, write_fixtures
+
+    connector = validate_spec(load_spec(args.spec))
+    config = _read_json(args.config, "config")
+    out = Path(args.output) if args.output else Path(connector.spec.distribution)
+    if not (out / "pyproject.toml").exists():
+        msg = f"{out} is not a generated tap package; run tap-builder generate first"
+        raise UserError(msg)
+    fixtures = record_fixtures(connector, config, args.max_records)
+    target = write_fixtures(out, fixtures)
+    count = len(fixtures["exchanges"])
+    print(f"recorded {count} responses to {target}; run pytest in {out} (offline)")
+    return 0
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -300,6 +316,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("--json", action="store_true", help="records as JSON Lines")
     preview.set_defaults(handler=_preview)
+
+    record = commands.add_parser(
+        "record", help="record HTTP fixtures for a generated tap's offline tests"
+    )
+    record.add_argument("spec", help="spec file (YAML or JSON)")
+    record.add_argument("--config", required=True, help="the tap config (JSON file)")
+    record.add_argument("-o", "--output", help="the generated package (./tap-<tap_id>)")
+    record.add_argument(
+        "--max-records",
+        type=_positive,
+        default=150,
+        help="records per stream, as the SDK tests sync them (150)",
+    )
+    record.set_defaults(handler=_record)
 
     server = commands.add_parser(
         "demo-server", help="serve the bundled demo API on 127.0.0.1"

@@ -298,7 +298,7 @@ class _Instruments:
 # --------------------------------------------------------------------------- #
 
 
-class _CapturingWriter:
+class CapturingWriter:
     """A Singer message writer that keeps messages in memory."""
 
     def __init__(self) -> None:
@@ -386,7 +386,7 @@ def _run(
     )  # the report says it all; the SDK's logs repeat it
     try:
         probe = cls(config=config, parse_env_config=False, setup_mapper=False)
-        writer = _CapturingWriter()
+        writer = CapturingWriter()
         tap = cls(
             config=config,
             catalog=_select_only(probe, stream_id),

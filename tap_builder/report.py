@@ -37,7 +37,10 @@ def text_report(result: PreviewResult, limit: int | None) -> str:
     """The whole preview as text for a terminal."""
     shown = result.records[:limit] if limit is not None else result.records
     count = len(result.requests)
-    lines = [f"stream {result.stream!r}: {count} request{'s' if count != 1 else ''}", ""]
+    lines = [
+        f"stream {result.stream!r}: {count} request{'s' if count != 1 else ''}",
+        "",
+    ]
     lines += request_lines(result)
     lines += ["", f"paging stopped: {result.stop_reason}", ""]
     lines.append(f"records: {len(shown)} shown of {len(result.records)} fetched")

@@ -365,3 +365,22 @@ def test_catalog_selects_streams(
     assert _ids(run, "users") == FULL_IDS["aircall"]["users"]
     assert run.records("calls") == []
     assert all(r.path.endswith("/users") for r in server.requests)
+
+
+@pytest.mark.parametrize("stem", DEMO_SPECS)
+def test_about_markdown_describes_every_setting(
+    stem: str, sample_tap: SampleTap, tmp_path: Path
+) -> None:
+    """--about --format=markdown and the generated README list each setting."""
+    tap = sample_tap(stem)
+    run = tap.run("--about", "--format=markdown", workdir=tmp_path)
+    assert run.returncode == 0, run.stderr
+    readme = (tap.package_dir / "README.md").read_text()
+    spec = validate_spec(load_spec(SAMPLES / f"{stem}.yaml")).spec
+    for parameter in spec.parameters:
+        assert f"| {parameter.name} " in run.stdout
+        assert f"`{parameter.name}`" in readme
+        if parameter.description:
+            assert parameter.description in run.stdout
+    for name in BUILTINS[stem]:
+        assert f"| {name} " in run.stdout and f"`{name}`" in readme

@@ -138,7 +138,7 @@ def _setting(parameter: Parameter) -> Setting:
     return Setting(
         name=parameter.name,
         th_type=th_type,
-        meltano_kind="password" if parameter.secret else _MELTANO_KINDS[parameter.type],
+        meltano_kind=_MELTANO_KINDS[parameter.type],
         label=parameter.display_label,
         description=parameter.description or "",
         required=parameter.is_required,
