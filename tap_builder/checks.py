@@ -68,6 +68,7 @@ def check_spec(spec: Spec, base_dir: Path) -> tuple[list[Found], Checked]:
     for index, stream in enumerate(spec.streams):
         loc: Loc = ("streams", index)
         found += _stream_shape(stream, loc)
+        found += _incremental_complete(stream, loc)
         schema, problems = _load_schema(stream, loc, base_dir)
         found += problems
         if schema is not None:
@@ -327,6 +328,18 @@ def _stream_shape(stream: Stream, loc: Loc) -> Iterator[Found]:
         yield (
             (*loc, "incremental", "param_name"),
             f"{incremental.param_name!r} is not a valid HTTP header name",
+        )
+
+
+def _incremental_complete(stream: Stream, loc: Loc) -> Iterator[Found]:
+    incremental = stream.incremental
+    if incremental and incremental.state_every is not None and not incremental.sorted:
+        yield (
+            (*loc, "incremental", "state_every"),
+            (
+                "only sorted streams save state as they go: add sorted: true "
+                "(if the API returns records in replication-key order)"
+            ),
         )
 
 

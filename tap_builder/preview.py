@@ -216,10 +216,9 @@ class _Instruments:
         #: Top-level keys of the target's first response, to explain an empty page.
         self.first_keys: list[str] | None = None
 
-    def install(self, stream: t.Any, max_attempts: int) -> None:  # noqa: ANN401
+    def install(self, stream: t.Any) -> None:  # noqa: ANN401
         from singer_sdk.pagination import SinglePagePaginator
 
-        stream.max_attempts = max_attempts
         stream.requests_session.hooks["response"].append(self._on_response(stream))
         parent_budget = _Budget(self.parents, None, " parent")
         budget = self.budget if stream.name == self.target else parent_budget
@@ -356,6 +355,7 @@ def run_stream(
         msg = f"no stream {stream_id!r} in the spec. Streams: {ids}"
         raise PreviewError(msg)
     check_config(connector, config)
+    config = {**config, "max_attempts": max_attempts}
     with generated_tap(connector) as module:
         runtime = importlib.import_module(f"{connector.spec.package}.runtime")
         return _run(
@@ -366,7 +366,6 @@ def run_stream(
             state or {},
             _Budget(limit, pages),
             parents,
-            max_attempts,
         )
 
 
@@ -378,12 +377,9 @@ def _run(
     state: dict[str, t.Any],
     budget: _Budget,
     parents: int,
-    max_attempts: int,
 ) -> PreviewResult:
     cls = tap_class(module)
-    logging.disable(
-        logging.CRITICAL
-    )  # the report says it all; the SDK's logs repeat it
+    logging.disable(logging.CRITICAL)  # the report says it all
     try:
         probe = cls(config=config, parse_env_config=False, setup_mapper=False)
         writer = CapturingWriter()
@@ -398,7 +394,7 @@ def _run(
             runtime, stream_id, budget, parents, _ancestors(tap, stream_id)
         )
         for stream in tap.streams.values():
-            instruments.install(stream, max_attempts)
+            instruments.install(stream)
         _sync(tap, runtime)
     finally:
         logging.disable(logging.NOTSET)
@@ -423,40 +419,15 @@ def _sync(tap: t.Any, runtime: ModuleType) -> None:  # noqa: ANN401
 
     try:
         tap.sync_all()
-    except FatalAPIError as exc:
-        raise PreviewError(runtime.redact(str(exc))) from None
-    except RetriableAPIError as exc:
-        msg = f"{runtime.redact(str(exc))} (the tap retries this up to 5 times)"
-        raise PreviewError(msg) from None
-    except requests.ConnectionError as exc:
-        raise PreviewError(_connection_message(exc, runtime)) from None
-    except requests.Timeout as exc:
-        url = runtime.redact_url(str(exc.request.url)) if exc.request else "the API"
-        msg = f"{url} did not answer in time"
-        raise PreviewError(msg) from None
+    except (FatalAPIError, RetriableAPIError) as exc:
+        message = runtime.redact(str(exc)).replace(
+            "(gave up after 1 attempts)", "(preview tries once; the tap retries)"
+        )
+        raise PreviewError(message) from None
+    except requests.RequestException as exc:
+        raise PreviewError(runtime.describe_failure(exc, 0)) from None
     except ConfigValidationError as exc:
         raise ConfigError("; ".join(exc.errors)) from None
-
-
-def _connection_message(exc: requests.ConnectionError, runtime: ModuleType) -> str:
-    request = exc.request
-    url = (
-        runtime.redact_url(str(request.url))
-        if request is not None and request.url
-        else "the API"
-    )
-    text = str(exc)
-    if (
-        "Name or service not known" in text
-        or "nodename nor servname" in text
-        or "getaddrinfo" in text
-    ):
-        reason = "the host name does not resolve"
-    elif "refused" in text:
-        reason = "the connection was refused (is the server running? check api_url)"
-    else:
-        reason = "the connection failed"
-    return f"cannot reach {url}: {reason}"
 
 
 def _result(

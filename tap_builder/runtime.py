@@ -388,6 +388,22 @@ def retry_after_seconds(response: requests.Response | None) -> float | None:
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
+def describe_failure(exc: BaseException, timeout: float) -> str:
+    """What went wrong with a request that got no usable answer, in words."""
+    text = str(exc)
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout} s (the request_timeout setting)"
+    if "Name or service not known" in text or "Failed to resolve" in text:
+        return "cannot reach the host: its name does not resolve"
+    if "refused" in text:
+        return "cannot reach the host: the connection was refused (check api_url)"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the answer was cut off"
+    if isinstance(exc, ConnectionResetError) or "reset" in text or "aborted" in text:
+        return "the connection was reset"
+    return f"the request failed ({type(exc).__name__})"
+
+
 class BuilderStream(RESTStream[t.Any]):
     """Base class of every generated stream.
 
@@ -405,10 +421,13 @@ class BuilderStream(RESTStream[t.Any]):
     unix_timestamp_fields: t.ClassVar[tuple[str, ...]] = ()
     #: ``application/json`` or a JSON Lines type.
     response_format: t.ClassVar[str] = "application/json"
-    #: Retry schedule: attempts in all, and the first wait in seconds (doubling).
+    #: Retry schedule defaults (the max_attempts, backoff_seconds and
+    #: request_timeout settings override them): attempts in all, the first wait
+    #: in seconds (doubling, with jitter, up to the maximum), seconds per request.
     max_attempts: t.ClassVar[int] = 5
     backoff_base_seconds: t.ClassVar[float] = 1.0
     backoff_max_seconds: t.ClassVar[float] = 60.0
+    request_timeout: t.ClassVar[float] = 300.0
 
     def __init__(self, tap: Tap, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
         super().__init__(tap, *args, **kwargs)
@@ -418,6 +437,7 @@ class BuilderStream(RESTStream[t.Any]):
                 register_secret(self.config.get(name))
         #: Records on the last page parsed; offset paginators stop on a short page.
         self.last_page_size = 0
+        self._decoded: tuple[requests.Response, t.Any] | None = None
 
     # -- rendering ---------------------------------------------------------- #
 
@@ -496,14 +516,18 @@ class BuilderStream(RESTStream[t.Any]):
     # -- responses ---------------------------------------------------------- #
 
     def validate_response(self, response: requests.Response) -> None:
-        """Retry 429 and 5xx; fail at once, with a message that says what to fix."""
+        """Retry 429, 5xx and unreadable bodies; fail at once on other errors.
+
+        The body is decoded here, inside the retry loop, so a truncated, empty or
+        non-JSON answer is retried like a 5xx instead of ending the sync.
+        """
         status = response.status_code
-        if status < HTTPStatus.BAD_REQUEST:
-            return
-        msg = self.error_message(response)
-        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= 500:
-            raise RetriableAPIError(msg, response)
-        raise APIError(msg)
+        if status >= HTTPStatus.BAD_REQUEST:
+            msg = self.error_message(response)
+            if status == HTTPStatus.TOO_MANY_REQUESTS or status >= 500:
+                raise RetriableAPIError(msg, response)
+            raise APIError(msg)
+        self.decode_body(response)
 
     def error_message(self, response: requests.Response) -> str:
         """One line: stream, status, redacted URL and what to check."""
@@ -532,15 +556,25 @@ class BuilderStream(RESTStream[t.Any]):
         yield from records
 
     def decode_body(self, response: requests.Response) -> t.Any:  # noqa: ANN401
-        """Parse JSON (or JSON Lines) keeping decimals exact, or fail clearly."""
+        """Parse JSON (or JSON Lines) keeping decimals exact, or fail clearly.
+
+        The last response's body is kept, so paginators reading it cost nothing.
+
+        Raises:
+            RetriableAPIError: when the body is not JSON (retried, then fatal).
+        """
+        if self._decoded is not None and self._decoded[0] is response:
+            return self._decoded[1]
         try:
+            body: t.Any
             if "jsonl" in self.response_format or "ndjson" in self.response_format:
-                return [
+                body = [
                     json.loads(line, parse_float=decimal.Decimal)
                     for line in response.text.splitlines()
                     if line.strip()
                 ]
-            return json.loads(response.content, parse_float=decimal.Decimal)
+            else:
+                body = json.loads(response.content, parse_float=decimal.Decimal)
         except ValueError:
             kind = response.headers.get("Content-Type", "no content type")
             first = redact(response.text[:80])
@@ -549,7 +583,9 @@ class BuilderStream(RESTStream[t.Any]):
                 f"stream {self.name!r}: the response from {where} is not JSON "
                 f"({kind}); it starts with {first!r}"
             )
-            raise APIError(msg) from None
+            raise RetriableAPIError(msg, response) from None
+        self._decoded = (response, body)
+        return body
 
     def post_process(
         self, row: dict[str, t.Any], context: Mapping[str, t.Any] | None = None
@@ -603,7 +639,10 @@ class BuilderStream(RESTStream[t.Any]):
             response = getattr(exception, "response", None)
             wait = retry_after_seconds(response)
             if wait is None:
-                ceiling = self.backoff_base_seconds * 2**attempt
+                base = float(
+                    self.config.get("backoff_seconds", self.backoff_base_seconds)
+                )
+                ceiling = base * 2**attempt
                 wait = min(
                     self.backoff_max_seconds,
                     ceiling * (0.5 + random.random() / 2),  # noqa: S311 - jitter
@@ -617,7 +656,39 @@ class BuilderStream(RESTStream[t.Any]):
 
     def backoff_max_tries(self) -> int:
         """Attempts in all before a transient failure becomes fatal."""
-        return self.max_attempts
+        return int(self.config.get("max_attempts") or self.max_attempts)
+
+    @property
+    def timeout(self) -> int:
+        """Seconds to wait for each answer (the request_timeout setting)."""
+        seconds = float(self.config.get("request_timeout") or self.request_timeout)
+        return t.cast("int", seconds)  # requests takes any number of seconds
+
+    def request_decorator(
+        self, func: t.Callable[..., requests.Response]
+    ) -> t.Callable[..., requests.Response]:
+        """The SDK's retrying request, ending in one clear error once it gives up."""
+        decorated = super().request_decorator(func)
+
+        def request(
+            prepared_request: requests.PreparedRequest,
+            context: t.Any,  # noqa: ANN401
+        ) -> requests.Response:
+            try:
+                return decorated(prepared_request, context)
+            except RetriableAPIError as exc:
+                msg = f"{exc} (gave up after {self.backoff_max_tries()} attempts)"
+                raise APIError(redact(msg)) from None
+            except (requests.RequestException, ConnectionResetError) as exc:
+                where = redact_url(str(prepared_request.url), self.secret_query_params)
+                attempts = self.backoff_max_tries()
+                msg = (
+                    f"stream {self.name!r}: {describe_failure(exc, self.timeout)} "
+                    f"for {where} (gave up after {attempts} attempts)"
+                )
+                raise APIError(msg) from None
+
+        return request
 
     def backoff_handler(self, details: t.Mapping[str, t.Any]) -> None:
         """Log each retry without the URL's query (it may hold a key)."""
@@ -644,15 +715,11 @@ def run_cli(tap_class: type[Tap]) -> None:
     logger = logging.getLogger(tap_class.name)
     try:
         tap_class.cli()
-    except RetriableAPIError as exc:
-        logger.error("%s (gave up after retrying)", redact(str(exc)))
-        sys.exit(1)
-    except FatalAPIError as exc:
+    except (FatalAPIError, RetriableAPIError) as exc:
         logger.error("%s", redact(str(exc)))
         sys.exit(1)
-    except requests.RequestException as exc:
+    except requests.RequestException as exc:  # raised outside a stream's requests
         request = getattr(exc, "request", None)
         url = redact_url(request.url) if request is not None and request.url else ""
-        reason = type(exc).__name__
-        logger.error("request to %s failed: %s (gave up after retrying)", url, reason)
+        logger.error("request to %s failed: %s", url, describe_failure(exc, 0))
         sys.exit(1)

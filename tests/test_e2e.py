@@ -56,8 +56,9 @@ FULL_IDS: dict[str, dict[str, list[Any]]] = {
 }  # fmt: skip
 
 #: Built-in settings: api_url always, start_date where a stream is incremental.
-BUILTINS = {stem: {"api_url", "start_date"} for stem in FULL_IDS} | {
-    "openlib": {"api_url"}
+RETRY = {"request_timeout", "max_attempts", "backoff_seconds"}
+BUILTINS = {stem: {"api_url", "start_date"} | RETRY for stem in FULL_IDS} | {
+    "openlib": {"api_url"} | RETRY
 }
 
 #: Settings the SDK adds for its capabilities (stream maps, flattening, batch).

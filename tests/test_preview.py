@@ -209,7 +209,7 @@ def _cli_preview(
         ({"api_url": "/nope/v1"}, "HTTP 404 Not Found for http://127.0.0.1"),
         ({"api_url": "/nope/v1"}, "/nope/v1/calls"),
         ({"api_url": "http://127.0.0.1:1/v1"}, "connection was refused"),
-        ({"api_url": "http://no-such-host.invalid/v1"}, "host name does not resolve"),
+        ({"api_url": "http://no-such-host.invalid/v1"}, "its name does not resolve"),
         ({"api_id": None}, "the config lacks required settings: api_id"),
     ],
 )

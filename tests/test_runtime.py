@@ -13,7 +13,6 @@ import pytest
 import requests_mock as rm
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import RetriableAPIError
 
 from tap_builder import runtime
 from tap_builder.runtime import (
@@ -265,10 +264,12 @@ def test_5xx_gives_up_after_max_attempts(
 ) -> None:
     """Persistent 500s fail after max_attempts, with the redacted URL."""
     requests_mock.get(URL, status_code=500, text=f"boom {SECRET}")
-    with pytest.raises(RetriableAPIError) as info:
+    with pytest.raises(APIError) as info:
         list(stream.get_records(None))
     assert requests_mock.call_count == 3
-    assert SECRET not in str(info.value) and "key=***" in str(info.value)
+    message = str(info.value)
+    assert SECRET not in message and "key=***" in message
+    assert "HTTP 500" in message and "gave up after 3 attempts" in message
 
 
 @pytest.mark.parametrize("status", [401, 403])

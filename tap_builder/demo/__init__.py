@@ -15,13 +15,16 @@ from tap_builder.demo.configs import (
     UnknownDemoSpecError,
     demo_config,
 )
+from tap_builder.demo.faults import FAULT_KINDS, FaultPlan
 from tap_builder.demo.server import DemoServer, RecordedRequest
 
 __all__ = [
     "API_PREFIXES",
     "DEMO_SETTINGS",
     "DEMO_SPECS",
+    "FAULT_KINDS",
     "DemoServer",
+    "FaultPlan",
     "RecordedRequest",
     "UnknownDemoSpecError",
     "demo_config",

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hmac
 import json
 import re
+import socket
+import struct
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
@@ -25,6 +30,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from tap_builder.demo import data
 from tap_builder.demo.configs import API_PREFIXES, DEMO_SETTINGS
+from tap_builder.demo.faults import FaultInjector, FaultPlan
 
 Record = dict[str, Any]
 
@@ -623,8 +629,11 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], recorder: Recorder) -> None:
+    def __init__(
+        self, address: tuple[str, int], recorder: Recorder, faults: FaultInjector
+    ) -> None:
         self.recorder = recorder
+        self.faults = faults
         super().__init__(address, _RequestHandler)
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -666,6 +675,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         body, problem = _parse_body(self._read_body())
         path = unquote(split.path)
         request = ApiRequest(self.command, path, query, headers, body, {})
+        server = cast(_HTTPServer, self.server)
+        fault = server.faults.choose(f"{self.command} {self.path} {body!r}", path)
+        if fault is not None:
+            status = self._inject(fault, request)
+            recorded = RecordedRequest(
+                self.command, split.path, query, headers, body, status
+            )
+            server.recorder(recorded)
+            return
         if problem:
             response = ApiError(400, problem).response()
         else:
@@ -673,8 +691,38 @@ class _RequestHandler(BaseHTTPRequestHandler):
         recorded = RecordedRequest(
             self.command, split.path, query, headers, body, response.status
         )
-        cast(_HTTPServer, self.server).recorder(recorded)
+        server.recorder(recorded)
         self._send(response)
+
+    def _inject(self, fault: str, request: ApiRequest) -> int:
+        """Misbehave as ``fault`` says; returns the status sent (0: none)."""
+        if fault in _STATUS_FAULTS:
+            status, headers = _STATUS_FAULTS[fault]()
+            message = f"injected fault {fault}"
+            self._send(ApiResponse(status, {"error": message}, tuple(headers)))
+            return status
+        if fault == "reset":
+            linger = struct.pack("ii", 1, 0)  # close with RST, not FIN
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+            self.close_connection = True
+            return 0
+        if fault == "slow":
+            server = cast(_HTTPServer, self.server)
+            time.sleep(server.faults.plan.slow_seconds)
+            response = _safe_dispatch(request)
+            with contextlib.suppress(OSError):
+                self._send(response)
+            return response.status
+        self._send_raw(_BODY_FAULTS[fault](), fault)
+        return 200
+
+    def _send_raw(self, payload: bytes, fault: str) -> None:
+        content_type = "text/html" if fault == "not-json" else "application/json"
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -707,6 +755,28 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
 
+def _retry_after_date() -> list[tuple[str, str]]:
+    return [("Retry-After", formatdate(time.time(), usegmt=True))]
+
+
+#: Faults answered with an error status: status and extra headers.
+_STATUS_FAULTS: dict[str, Callable[[], tuple[int, list[tuple[str, str]]]]] = {
+    "429": lambda: (429, [("Retry-After", "0")]),
+    "429-date": lambda: (429, _retry_after_date()),
+    "500": lambda: (500, []),
+    "502": lambda: (502, []),
+    "503": lambda: (503, [("Retry-After", "0")]),
+    "permanent": lambda: (500, []),
+}
+
+#: Faults answered 200 with a broken body.
+_BODY_FAULTS: dict[str, Callable[[], bytes]] = {
+    "truncated": lambda: b'{"calls": [{"id": 1, "direction": "inbo',
+    "not-json": lambda: b"<html><body>Service temporarily unavailable</body></html>",
+    "empty": lambda: b"",
+}
+
+
 def _safe_dispatch(request: ApiRequest) -> ApiResponse:
     """:func:`dispatch`, turning a bug in a handler into a JSON 500."""
     try:
@@ -726,12 +796,15 @@ class DemoServer:
         ...     config = demo_config("aircall", server.url)
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, faults: FaultPlan | None = None
+    ) -> None:
         """Bind the server socket.
 
         Args:
             host: ``127.0.0.1`` (or ``localhost``); nothing else is allowed.
             port: TCP port, 0 for any free one.
+            faults: Transient (and permanent) failures to inject; none by default.
 
         Raises:
             ValueError: for a host other than the loopback address.
@@ -741,13 +814,19 @@ class DemoServer:
             raise ValueError(msg)
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
-        self._httpd = _HTTPServer(("127.0.0.1", port), self._record)
+        self._faults = FaultInjector(faults or FaultPlan())
+        self._httpd = _HTTPServer(("127.0.0.1", port), self._record, self._faults)
         self._thread: threading.Thread | None = None
         self._closed = False
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self._requests.append(request)
+
+    @property
+    def faults_injected(self) -> dict[str, int]:
+        """How many faults of each kind were injected so far."""
+        return dict(self._faults.injected)
 
     @property
     def port(self) -> int:

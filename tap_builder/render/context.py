@@ -30,6 +30,9 @@ from tap_builder.spec.models import (
 if t.TYPE_CHECKING:
     from tap_builder.validation import Connector
 
+#: Records between STATE messages of sorted streams, unless the spec says.
+DEFAULT_STATE_EVERY = 100
+
 #: singer-sdk range the generated taps pin (compatible releases).
 SDK_REQUIREMENT = "singer-sdk~=0.54.9"
 
@@ -89,6 +92,8 @@ class StreamView:
     query_assignments: list[Assignment] = field(default_factory=list)
     header_assignments: list[Assignment] = field(default_factory=list)
     schema: dict[str, t.Any] = field(default_factory=dict)
+    #: Records between STATE messages for sorted streams (None: unsorted).
+    state_every: int | None = None
 
     @property
     def needs_url_params(self) -> bool:
@@ -148,6 +153,34 @@ def _setting(parameter: Parameter) -> Setting:
     )
 
 
+def _retry_settings() -> list[Setting]:
+    """Built-in settings that tune how requests are retried."""
+    rows = (
+        ("request_timeout", "th.NumberType", "decimal", "Request Timeout", 300,
+         "Seconds to wait for each answer before retrying it."),
+        ("max_attempts", "th.IntegerType", "integer", "Max Attempts", 5,
+         "Attempts per request (429, 5xx, unreadable answers, connection "
+         "errors, timeouts) before the sync fails."),
+        ("backoff_seconds", "th.NumberType", "decimal", "Backoff Seconds", 1,
+         "First wait before a retry; it doubles (with jitter) up to 60 s. "
+         "A Retry-After header from the API wins."),
+    )  # fmt: skip
+    return [
+        Setting(
+            name=name,
+            th_type=th_type,
+            meltano_kind=kind,
+            label=label,
+            description=description,
+            required=False,
+            secret=False,
+            default=default,
+            kind="number" if kind == "decimal" else "integer",
+        )
+        for name, th_type, kind, label, default, description in rows
+    ]
+
+
 def settings(spec: Spec) -> list[Setting]:
     """Declared parameters, then the built-in ``api_url`` and ``start_date``."""
     found = [_setting(p) for p in spec.parameters]
@@ -167,6 +200,7 @@ def settings(spec: Spec) -> list[Setting]:
             kind="string",
         )
     )
+    found += _retry_settings()
     if spec.has_incremental:
         found.append(
             Setting(
@@ -358,6 +392,8 @@ def _stream_view(
     )
     if stream.pagination is not None:
         view.paginator = PAGINATORS[stream.pagination.type](stream.pagination, view)
+    if incremental is not None and incremental.sorted:
+        view.state_every = incremental.state_every or DEFAULT_STATE_EVERY
     if incremental is not None:
         fmt = py_literal(incremental.date_format)
         if incremental.location == "query":

@@ -25,7 +25,13 @@ PARAMETER_NAME_PATTERN = r"^[a-z_][a-z0-9_]*$"
 CONTEXT_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 #: Settings every generated tap has without declaring them.
-BUILTIN_SETTINGS = ("api_url", "start_date")
+BUILTIN_SETTINGS = (
+    "api_url",
+    "start_date",
+    "request_timeout",
+    "max_attempts",
+    "backoff_seconds",
+)
 #: Response formats the generated tap can decode.
 RESPONSE_FORMATS = ("application/json", "application/x-ndjson", "application/jsonl")
 
@@ -179,6 +185,15 @@ class Incremental(Model):
     date_format: NonEmpty = Field(
         "%Y-%m-%dT%H:%M:%SZ",
         description="timestamp (Unix seconds) or a strftime format.",
+    )
+    sorted: StrictBool = Field(
+        False,
+        description="The API returns records in replication-key order, so the "
+        "tap can save state as it goes (resumable after a failure).",
+    )
+    state_every: t.Annotated[StrictInt, Field(gt=0)] | None = Field(
+        None,
+        description="With sorted: records between STATE messages (default 100).",
     )
 
     @field_validator("date_format")
