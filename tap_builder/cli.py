@@ -134,9 +134,10 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _demo_server(args: argparse.Namespace) -> int:
-    from tap_builder.demo import DemoServer
+    from tap_builder.demo import DemoServer, FaultPlan
 
-    server = DemoServer(port=args.port)
+    faults = FaultPlan(rate=args.fault_rate, seed=args.fault_seed)
+    server = DemoServer(port=args.port, faults=faults)
     print(f"demo API listening on {server.url} (Ctrl-C to stop)", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
@@ -337,6 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)"
     )
+    server.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="fraction of requests that fail transiently (0 to 1; default 0)",
+    )
+    server.add_argument("--fault-seed", type=int, default=0, help="fault sequence seed")
     server.set_defaults(handler=_demo_server)
 
     demo = commands.add_parser(

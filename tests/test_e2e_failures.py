@@ -157,3 +157,28 @@ def test_demo_command_installs_with_dependencies(tmp_path: Path) -> None:
     assert "calls: 12 records" in result.stdout
     assert "users: 8 records" in result.stdout
     assert '"replication_key_value": "2024-02-01T14:30:00+00:00"' in result.stdout
+
+
+@pytest.mark.parametrize("stem", DEMO_SPECS)
+def test_about_with_config_shows_no_secret(
+    stem: str, sample_tap: SampleTap, tmp_path: Path
+) -> None:
+    """--about with a config file prints settings, never their secret values."""
+    config = demo_config(stem, "http://127.0.0.1:1")
+    for fmt in ("json", "markdown"):
+        run = sample_tap(stem).run(
+            "--about", "--format", fmt, config=config, workdir=tmp_path
+        )
+        assert run.returncode == 0, run.stderr
+        for secret in _secret_values(stem, config):
+            assert secret not in run.stdout + run.stderr
+
+
+def test_generated_files_hold_no_secret(sample_tap: SampleTap) -> None:
+    """No generated file holds a config secret (specs only name settings)."""
+    for stem in DEMO_SPECS:
+        secrets = _secret_values(stem, demo_config(stem, ""))
+        for path in sample_tap(stem).package_dir.rglob("*"):
+            if path.is_file():
+                text = path.read_text(errors="replace")
+                assert not any(secret in text for secret in secrets), path

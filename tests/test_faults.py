@@ -18,6 +18,9 @@ from tests.test_e2e import FULL_IDS, ID_FIELD
 
 SampleTap = Callable[[str], InstalledTap]
 
+#: Secret settings of the sample specs (their values must never be printed).
+SECRET_SETTINGS = {"api_token", "site_api_key", "access_token", "api_key"}
+
 #: Fast retries for tests; a 0.5 s timeout turns the "slow" fault into a timeout.
 RETRY_CONFIG = {"backoff_seconds": 0.01, "max_attempts": 5, "request_timeout": 0.5}
 
@@ -84,6 +87,9 @@ def test_transient_faults_lose_and_duplicate_nothing(
     assert {s: _ids(run, s) for s in FULL_IDS[stem]} == FULL_IDS[stem]
     assert injected >= 0.10 * total, (injected, total)
     assert "attempt 1 failed" in run.stderr  # the retries were logged
+    for name, value in demo_config(stem, "").items():
+        if name in SECRET_SETTINGS:
+            assert str(value) not in run.stdout + run.stderr
     FAULT_COUNTS[stem] = (injected, total, sum(map(len, FULL_IDS[stem].values())))
 
 
