@@ -10,6 +10,7 @@ import time
 import typing as t
 
 import pytest
+import requests
 import requests_mock as rm
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -204,6 +205,9 @@ class UnitTap(Tap):
         th.Property("api_token", th.StringType, secret=True),
         th.Property("account", th.StringType),
         th.Property("api_url", th.StringType),
+        th.Property("max_attempts", th.IntegerType),
+        th.Property("request_timeout", th.NumberType),
+        th.Property("backoff_seconds", th.NumberType),
     ).to_dict()
 
     def discover_streams(self) -> list[ItemsStream]:
@@ -355,3 +359,60 @@ def test_json_lines_bodies(stream: ItemsStream, requests_mock: rm.Mocker) -> Non
     requests_mock.get(URL, text='{"id": 1}\n\n{"id": 2}\n')
     lines = LinesStream(stream._tap)
     assert list(lines.get_records(None)) == [{"id": 1}, {"id": 2}]
+
+
+def test_unreadable_body_is_retried(
+    stream: ItemsStream, requests_mock: rm.Mocker
+) -> None:
+    """A truncated or empty 200 is retried like a 5xx, then the page is read."""
+    requests_mock.get(
+        URL,
+        [{"text": '{"items": [{"id"'}, {"text": ""}, {"json": {"items": [{"id": 3}]}}],
+    )
+    assert list(stream.get_records(None)) == [{"id": 3}]
+    assert requests_mock.call_count == 3
+
+
+@pytest.mark.parametrize(
+    ("error", "fragment"),
+    [
+        (requests.exceptions.ConnectTimeout("x"), "no answer within 300.0 s"),
+        (
+            requests.exceptions.ConnectionError("Connection refused"),
+            "connection was refused",
+        ),
+        (
+            requests.exceptions.ConnectionError("Failed to resolve 'x'"),
+            "does not resolve",
+        ),
+        (requests.exceptions.ConnectionError("Connection reset by peer"), "was reset"),
+        (requests.exceptions.ChunkedEncodingError("broken"), "cut off"),
+    ],
+)
+def test_connection_failures_end_in_one_clear_error(
+    stream: ItemsStream, requests_mock: rm.Mocker, error: Exception, fragment: str
+) -> None:
+    """After the last attempt: the stream, what happened, the redacted URL."""
+    requests_mock.get(URL, exc=error)
+    with pytest.raises(APIError) as info:
+        list(stream.get_records(None))
+    message = str(info.value)
+    assert message.startswith("stream 'items': ") and fragment in message
+    assert "key=***" in message and "gave up after 3 attempts" in message
+
+
+def test_retry_settings_come_from_config(requests_mock: rm.Mocker) -> None:
+    """max_attempts, request_timeout and backoff_seconds override the defaults."""
+    config = {
+        "api_token": SECRET,
+        "account": "a",
+        "max_attempts": 2,
+        "request_timeout": 7,
+    }
+    tap = UnitTap(config=config | {"backoff_seconds": 0}, setup_mapper=False)
+    stream = tap.streams["items"]
+    assert stream.backoff_max_tries() == 2 and stream.timeout == 7
+    requests_mock.get("https://api.example.com/v1/items/a", status_code=503)
+    with pytest.raises(APIError, match="gave up after 2 attempts"):
+        list(stream.get_records(None))
+    assert requests_mock.call_count == 2
