@@ -229,7 +229,7 @@ class _Instruments:
         if stream.name != self.target and stream.name not in self.ancestors:
             return
         if stream.name == self.target:
-            stream.post_process = self._capture(stream.post_process)
+            stream.prepare_record = self._capture(stream.prepare_record)
         else:
             stream.generate_child_contexts = self._first_parents(
                 stream.generate_child_contexts
@@ -268,9 +268,11 @@ class _Instruments:
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
         return str(self.runtime.redact(text))
 
-    def _capture(self, post_process: Callable[..., t.Any]) -> Callable[..., t.Any]:
+    def _capture(self, prepare: Callable[..., t.Any]) -> Callable[..., t.Any]:
+        """Keep each record as the API sent it (prepared, not yet conformed)."""
+
         def wrapped(row: dict[str, t.Any], context: t.Any = None) -> t.Any:  # noqa: ANN401
-            result = post_process(row, context)
+            result = prepare(row, context)
             if result is not None:
                 self.raw.append(copy.deepcopy(result))
             return result

@@ -342,7 +342,9 @@ class ChildStream(ItemsStream):
 def test_child_records_get_context_keys_but_keep_their_own(stream: ItemsStream) -> None:
     """Context keys are added unless the record has the field (its value stands)."""
     child = ChildStream(stream._tap)
-    row = child.post_process({"id": 1, "client_id": 99}, {"client_id": 5, "code": "N"})
+    row = child.prepare_record(
+        {"id": 1, "client_id": 99}, {"client_id": 5, "code": "N"}
+    )
     assert row == {"id": 1, "client_id": 99, "code": "N"}
 
 
@@ -416,3 +418,82 @@ def test_retry_settings_come_from_config(requests_mock: rm.Mocker) -> None:
     with pytest.raises(APIError, match="gave up after 2 attempts"):
         list(stream.get_records(None))
     assert requests_mock.call_count == 2
+
+
+def test_conformer_drops_undeclared_fields_recursively() -> None:
+    """Undeclared fields go (reported once), nested objects and arrays too."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "ok": {"type": ["boolean", "null"]},
+            "address": {"type": "object", "properties": {"city": {"type": "string"}}},
+            "lines": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"sku": {"type": "string"}}},
+            },
+            "free": {"type": "object"},
+        },
+    }
+    dropped: list[set[str]] = []
+    conform = runtime.compile_conformer(schema, dropped.append)
+    record = {
+        "id": 1,
+        "extra": 2,
+        "ok": 1,
+        "address": {"city": "X", "zip": "1"},
+        "lines": [{"sku": "a", "qty": 2}, {"sku": "b"}],
+        "free": {"anything": True},
+    }
+    assert conform(record) == {
+        "id": 1,
+        "ok": True,
+        "address": {"city": "X"},
+        "lines": [{"sku": "a"}, {"sku": "b"}],
+        "free": {"anything": True},
+    }
+    assert dropped == [{"extra"}, {"zip"}, {"qty"}]
+    fitting = {"id": 2, "ok": None}
+    assert conform(fitting) is fitting  # nothing to do: the same object back
+
+
+def test_conformer_keeps_extras_when_the_schema_allows_them() -> None:
+    """additionalProperties: true keeps undeclared fields."""
+    schema = {"type": "object", "properties": {"id": {}}, "additionalProperties": True}
+    assert runtime.compile_conformer(schema, print)({"id": 1, "x": 2}) == {
+        "id": 1,
+        "x": 2,
+    }
+
+
+@pytest.mark.parametrize(
+    ("selector", "keys"),
+    [
+        ("$[*]", ()),
+        ("$.data[*]", ("data",)),
+        ("$.a.b[*]", ("a", "b")),
+        ("$.a[0]", None),
+        ("$.list[*].customer", None),
+        ("$..x", None),
+    ],
+)
+def test_simple_selectors_become_key_lookups(selector: str, keys: object) -> None:
+    """Simple paths are key lookups; the rest go through JSONPath."""
+    assert runtime.selector_keys(selector) == keys
+
+
+def test_select_records_matches_jsonpath() -> None:
+    """Key lookups and the JSONPath engine agree on what they select."""
+    body = {"data": [{"id": 1}], "list": [{"customer": {"id": 2}}], "one": {"id": 3}}
+    assert runtime.select_records(body, "$.data[*]") == [{"id": 1}]
+    assert runtime.select_records(body, "$.list[*].customer") == [{"id": 2}]
+    assert runtime.select_records(body, "$.missing[*]") == []
+    assert runtime.select_records([{"id": 4}], "$[*]") == [{"id": 4}]
+
+
+def test_decimals_survive_decode_and_encode() -> None:
+    """A number's exact digits survive the fast JSON path."""
+    text = b'{"v": 0.1000000000000000055511151231257827, "i": 12345678901234567890}'
+    body = runtime.decode_json(text)
+    assert isinstance(body["v"], decimal.Decimal)
+    assert runtime._ENCODER.encode(body) == text.replace(b" ", b"")

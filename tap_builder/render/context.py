@@ -34,7 +34,9 @@ if t.TYPE_CHECKING:
 DEFAULT_STATE_EVERY = 100
 
 #: singer-sdk range the generated taps pin (compatible releases).
-SDK_REQUIREMENT = "singer-sdk~=0.54.9"
+SDK_VERSION = "~=0.54.9"
+SDK_REQUIREMENT = f"singer-sdk[msgspec]{SDK_VERSION}"
+SDK_TEST_REQUIREMENT = f"singer-sdk[testing]{SDK_VERSION}"
 
 
 @dataclass(frozen=True)
@@ -435,6 +437,7 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "sdk_paginators": [p for p in paginator_types if p not in CUSTOM_PAGINATORS],
         "custom_paginators": [p for p in paginator_types if p in CUSTOM_PAGINATORS],
         "sdk_requirement": SDK_REQUIREMENT,
+        "sdk_test_requirement": SDK_TEST_REQUIREMENT,
         "tool_version": tool_version,
         "has_children": any(s.parent_class for s in streams),
         "type_imports": _type_imports(streams),

@@ -1,0 +1,94 @@
+"""The one private SDK hook the runtime overrides, pinned.
+
+``BuilderStream._generate_record_messages`` replaces the SDK's method of the same
+name (it skips a per-record field-selection walk and clock call). If a new SDK
+changes its version of the method, the fingerprint test below fails: review the
+runtime's copy against the new code, then update the fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import typing as t
+
+from singer_sdk import Stream, Tap
+from singer_sdk import typing as th
+from singer_sdk.io_base import SingerWriter
+
+from tap_builder.runtime import BufferedWriter, BuilderStream
+
+#: sha256 of the SDK's ``Stream._generate_record_messages`` source (0.54.x).
+SDK_FINGERPRINT = "9b5f9fbcdedb7a1aec5673a44f51fd9bd88840f19f0fb29cba9953b9d9095bfe"
+
+
+def test_sdk_method_is_the_one_reviewed() -> None:
+    """Fails loudly when the SDK's method changes."""
+    source = inspect.getsource(Stream._generate_record_messages)
+    assert hashlib.sha256(source.encode()).hexdigest() == SDK_FINGERPRINT
+
+
+class _Items(BuilderStream):
+    name = "items"
+    path = "/items"
+    base_url = "https://x.test"
+    schema: t.ClassVar[dict[str, t.Any]] = th.PropertiesList(
+        th.Property("id", th.IntegerType),
+        th.Property("name", th.StringType),
+        th.Property("nested", th.ObjectType(th.Property("a", th.IntegerType))),
+    ).to_dict()
+
+
+class _Tap(Tap):
+    name = "tap-contract"
+    config_jsonschema: t.ClassVar[dict[str, t.Any]] = th.PropertiesList().to_dict()
+
+    def discover_streams(self) -> list[_Items]:
+        return [_Items(self)]
+
+
+def _messages(
+    catalog: dict[str, t.Any] | None, record: dict[str, t.Any]
+) -> list[t.Any]:
+    tap = _Tap(config={}, catalog=catalog, setup_mapper=True)
+    stream = tap.streams["items"]
+    ours = list(stream._generate_record_messages(dict(record)))
+    theirs = list(Stream._generate_record_messages(stream, dict(record)))
+    return [ours, theirs]
+
+
+def test_override_matches_the_sdk_output() -> None:
+    """Same messages as the SDK's method (conformed records), all selected."""
+    ours, theirs = _messages(None, {"id": 1, "name": "a", "nested": {"a": 2}})
+    assert [m.record for m in ours] == [m.record for m in theirs]
+    assert [m.stream for m in ours] == [m.stream for m in theirs]
+
+
+def test_override_drops_deselected_properties() -> None:
+    """A property deselected in the catalog is dropped, as the SDK does."""
+    catalog = _Tap(config={}).catalog_dict
+    for metadata in catalog["streams"][0]["metadata"]:
+        if metadata["breadcrumb"] == ["properties", "name"]:
+            metadata["metadata"]["selected"] = False
+    ours, theirs = _messages(catalog, {"id": 1, "name": "a", "nested": {"a": 2}})
+    assert ours[0].record == theirs[0].record == {"id": 1, "nested": {"a": 2}}
+
+
+def test_buffered_writer_writes_what_the_sdk_writer_writes(capfdbinary: t.Any) -> None:
+    """The buffered writer's lines parse to the SDK writer's, STATE after records."""
+    tap = _Tap(config={})
+    stream = tap.streams["items"]
+    messages = list(
+        stream._generate_record_messages({"id": 1, "name": "é", "nested": None})
+    )
+    import singer_sdk.singerlib as singer
+
+    messages.append(singer.StateMessage(value={"bookmarks": {}}))
+    writer = BufferedWriter()
+    for message in messages:
+        writer.write_message(message)
+    ours = [json.loads(line) for line in capfdbinary.readouterr().out.splitlines()]
+    sdk = SingerWriter()
+    theirs = [json.loads(sdk.serialize_message(m)) for m in messages]
+    assert ours == theirs
