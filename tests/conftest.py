@@ -11,6 +11,11 @@ from tap_builder.demo import DemoServer
 from tests.e2e import SAMPLES, InstalledTap, install_tap, shared_venv
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-golden`` rewrites tests/golden/ from the current templates."""
+    parser.addoption("--update-golden", action="store_true", default=False)
+
+
 @pytest.fixture(scope="session")
 def demo_server() -> Iterator[DemoServer]:
     """The demo API on 127.0.0.1, one per test session."""

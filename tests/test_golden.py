@@ -1,0 +1,72 @@
+"""Golden files: each sample spec renders exactly the reviewed package.
+
+New spec options must leave the output of specs that do not use them
+byte-identical; a template or context change shows up here as a diff to review.
+Refresh with ``pytest tests/test_golden.py --update-golden`` and read the git diff.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from tap_builder import __version__, load_spec, render_package, validate_spec
+from tests.e2e import SAMPLES
+
+GOLDEN = Path(__file__).parent / "golden"
+STEMS = sorted(p.stem for p in SAMPLES.glob("*.yaml"))
+RUNTIME = Path(__file__).parent.parent / "tap_builder" / "runtime.py"
+
+
+def _rendered(stem: str) -> dict[str, str]:
+    files = render_package(validate_spec(load_spec(SAMPLES / f"{stem}.yaml")))
+    out: dict[str, str] = {}
+    for path, content in files.items():
+        if (
+            path.name == "runtime.py"
+        ):  # a copy of tap_builder/runtime.py (checked below)
+            continue
+        text = content if isinstance(content, str) else content.hex()
+        out[str(path)] = text.replace(__version__, "{version}")
+    return out
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_sample_renders_the_golden_package(
+    stem: str, request: pytest.FixtureRequest
+) -> None:
+    """Every file, and no other, matches tests/golden/<stem>/."""
+    rendered = _rendered(stem)
+    root = GOLDEN / stem
+    if request.config.getoption("--update-golden"):
+        for old in sorted(root.rglob("*"), reverse=True) if root.exists() else []:
+            old.unlink() if old.is_file() else old.rmdir()
+        for name, text in rendered.items():
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    expected = {
+        str(PurePosixPath(p.relative_to(root).as_posix())): p.read_text(
+            encoding="utf-8"
+        )
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+    assert sorted(rendered) == sorted(expected), "files added or removed"
+    for name, text in rendered.items():
+        if text != expected[name]:
+            diff = "".join(
+                difflib.unified_diff(
+                    expected[name].splitlines(True), text.splitlines(True), name, name
+                )
+            )
+            pytest.fail(f"{stem}/{name} differs from the golden file:\n{diff}")
+
+
+def test_generated_runtime_is_the_shipped_runtime() -> None:
+    """runtime.py in a package is tap_builder/runtime.py behind a header."""
+    files = render_package(validate_spec(load_spec(SAMPLES / "aircall.yaml")))
+    runtime = str(files[PurePosixPath("tap_aircall/runtime.py")])
+    assert runtime.endswith(RUNTIME.read_text(encoding="utf-8"))
