@@ -21,6 +21,8 @@ from tap_builder.runtime import TemplateError, Variable, variables_in
 from tap_builder.spec.models import (
     BUILTIN_SETTINGS,
     DEFAULT_TYPES,
+    CursorPagination,
+    HeadersAuth,
     OffsetPagination,
     Spec,
     Stream,
@@ -55,6 +57,11 @@ def check_spec(spec: Spec, base_dir: Path) -> tuple[list[Found], Checked]:
     found += _parameters(spec)
     found += _variables(spec)
     found += _parents(spec)
+    if isinstance(spec.authentication, HeadersAuth):
+        for name in spec.authentication.headers:
+            if not _HEADER_NAME.match(name):
+                where = ("authentication", "headers", name)
+                found.append((where, f"{name!r} is not a valid HTTP header name"))
     auth = spec.authentication
     if getattr(auth, "location", None) == "header" and not _HEADER_NAME.match(
         getattr(auth, "name", "")
@@ -310,15 +317,8 @@ def _stream_shape(stream: Stream, loc: Loc) -> Iterator[Found]:
     pagination = stream.pagination
     if isinstance(pagination, OffsetPagination):
         yield from _offset_complete(pagination, (*loc, "pagination"))
-    if pagination and pagination.location == "header":
-        names = [
-            getattr(pagination, "attribute", None),
-            getattr(pagination, "offset_param", None),
-            getattr(pagination, "limit_param", None),
-        ]
-        for name in filter(None, names):
-            if not _HEADER_NAME.match(name):
-                yield (*loc, "pagination"), f"{name!r} is not a valid HTTP header name"
+    if pagination is not None:
+        yield from _pagination_shape(stream, pagination, (*loc, "pagination"))
     incremental = stream.incremental
     if (
         incremental
@@ -329,6 +329,38 @@ def _stream_shape(stream: Stream, loc: Loc) -> Iterator[Found]:
             (*loc, "incremental", "param_name"),
             f"{incremental.param_name!r} is not a valid HTTP header name",
         )
+
+
+_PAGINATION_PATHS = (
+    "has_more",
+    "total_pages",
+    "total_records",
+    "next_cursor",
+    "next_url",
+)
+
+
+def _pagination_shape(stream: Stream, pagination: t.Any, loc: Loc) -> Iterator[Found]:  # noqa: ANN401
+    for key in _PAGINATION_PATHS:
+        if (path := getattr(pagination, key, None)) and (
+            problem := jsonpath_problem(path)
+        ):
+            yield (*loc, key), problem
+    location = getattr(pagination, "location", None)
+    if location == "body" and stream.method != "POST":
+        yield (*loc, "location"), "location: body needs method: POST"
+    if location == "header":
+        names = [
+            getattr(pagination, name, None)
+            for name in ("attribute", "offset_param", "limit_param", "param")
+        ]
+        for name in filter(None, names):
+            if not _HEADER_NAME.match(name):
+                yield loc, f"{name!r} is not a valid HTTP header name"
+    if isinstance(pagination, CursorPagination) and (
+        (pagination.next_cursor is None) == (pagination.next_cursor_header is None)
+    ):
+        yield loc, "give exactly one of next_cursor (a JSONPath) or next_cursor_header"
 
 
 def _incremental_complete(stream: Stream, loc: Loc) -> Iterator[Found]:

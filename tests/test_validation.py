@@ -198,13 +198,14 @@ INVALID = [
     pytest.param(
         variant(("authentication", {"type": "oauth2"})),
         "authentication.type",
-        "'oauth2' is not a known type. Use one of: api_key, basic, none",
+        "'oauth2' is not a known type. Use one of: api_key, basic, bearer, headers, none",
         id="auth-type",
     ),
     pytest.param(
-        variant((f"{PAGE}", {"type": "cursor"})),
+        variant((f"{PAGE}", {"type": "pages"})),
         "streams[0].pagination.type",
-        "'cursor' is not a known type. Use one of: page_increment, offset",
+        "'pages' is not a known type. Use one of: page_increment, offset, cursor, "
+        "next_url, link_header",
         id="pagination-type",
     ),
     pytest.param(
@@ -670,7 +671,7 @@ LINES = [
         id="unknown-key",
     ),
     pytest.param(
-        TEXT_BASE.replace("      type: offset", "      type: cursor"),
+        TEXT_BASE.replace("      type: offset", "      type: pages"),
         "streams[0].pagination.type",
         9,
         id="union-tag",

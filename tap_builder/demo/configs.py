@@ -47,6 +47,8 @@ DEMO_SETTINGS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             }
         ),
         "openlib": MappingProxyType({}),
+        # Not a sample spec: the lab API serves sample_specs/features/*.yaml.
+        "lab": MappingProxyType({"token": "lab-demo-token", "workspace": "acme"}),
     }
 )
 
@@ -60,6 +62,7 @@ API_PREFIXES: Mapping[str, str] = MappingProxyType(
         "clinic": "/clinic/v1",
         "helpdesk": "/helpdesk/api/v2",
         "openlib": "/openlib/v1",
+        "lab": "/lab/v1",
     }
 )
 

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tap_builder.demo import data
+from tap_builder.demo import data, lab
 from tap_builder.demo.configs import API_PREFIXES, DEMO_SETTINGS
 from tap_builder.demo.faults import FaultInjector, FaultPlan
 
@@ -137,7 +137,7 @@ _ERROR_NAMES = {
 
 #: A JSON response payload.
 Payload = dict[str, Any] | list[Record]
-Handler = Callable[[ApiRequest], Payload]
+Handler = Callable[[ApiRequest], "Payload | ApiResponse"]
 Authenticator = Callable[[ApiRequest], None]
 
 
@@ -514,6 +514,104 @@ def openlib_subjects(request: ApiRequest) -> Payload:
 
 
 # --------------------------------------------------------------------------- #
+# Lab: options beyond the Connector Builder
+# --------------------------------------------------------------------------- #
+
+
+def _lab_size(request: ApiRequest, name: str = "limit") -> int:
+    return _int_value(request.arg(name), name, 3, (1, 100))
+
+
+def _lab_cursor(raw: str | None) -> int:
+    try:
+        return lab.cursor_offset(raw)
+    except ValueError as error:
+        raise ApiError(400, str(error)) from None
+
+
+def lab_events(request: ApiRequest) -> Payload:
+    """``GET /events?cursor=&limit=``: the next cursor in the body."""
+    records, following = lab.page(
+        _lab_cursor(request.arg("cursor")), _lab_size(request)
+    )
+    return {"events": records, "next_cursor": lab.cursor_of(following)}
+
+
+def lab_notes(request: ApiRequest) -> ApiResponse:
+    """``GET /notes``: cursor in ``X-Cursor``, the next one in ``X-Next-Cursor``."""
+    records, following = lab.page(_lab_cursor(request.header("x-cursor")), 4)
+    headers = (
+        (("X-Next-Cursor", cursor),) if (cursor := lab.cursor_of(following)) else ()
+    )
+    return ApiResponse(200, {"notes": records}, headers)
+
+
+def lab_search(request: ApiRequest) -> Payload:
+    """``POST /search``: the cursor travels in the body at ``paging.cursor``."""
+    body = request.body if isinstance(request.body, dict) else {}
+    if body.get("query") != {"kind": "any"}:
+        raise ApiError(400, "the body must hold query: {kind: any}")
+    paging = body.get("paging") or {}
+    records, following = lab.page(_lab_cursor(paging.get("cursor")), 4)
+    return {"hits": records, "next": lab.cursor_of(following)}
+
+
+def lab_articles(request: ApiRequest) -> Payload:
+    """``GET /articles?page=``: a relative next-page URL in ``links.next``."""
+    number = _int_value(request.arg("page"), "page", 1, (1, 1000))
+    records, following = lab.page((number - 1) * 4, 4)
+    link = f"articles?page={number + 1}&per_page=4" if following is not None else None
+    return {"items": records, "links": {"next": link}}
+
+
+def lab_tags(request: ApiRequest) -> ApiResponse:
+    """``GET /tags?page=``: RFC 8288 ``Link: <...>; rel="next"`` headers."""
+    number = _int_value(request.arg("page"), "page", 1, (1, 1000))
+    records, following = lab.page((number - 1) * 3, 3)
+    host = request.header("host") or "127.0.0.1"
+    headers: tuple[tuple[str, str], ...] = ()
+    if following is not None:
+        url = f"http://{host}/lab/v1/tags?page={number + 1}"
+        headers = (("Link", f'<{url}>; rel="next", <{url}>; rel="last"'),)
+    return ApiResponse(200, {"tags": records}, headers)
+
+
+def lab_reports(request: ApiRequest) -> Payload:
+    """``GET /reports?page=&size=``: ``has_more``, ``total_pages`` and ``total``."""
+    number = _int_value(request.arg("page"), "page", 1, (1, 1000))
+    size = _lab_size(request, "size")
+    records, following = lab.page((number - 1) * size, size)
+    pages = -(-len(lab.LAB_ITEMS) // size)
+    return {
+        "data": records,
+        "has_more": following is not None,
+        "total_pages": pages,
+        "total": len(lab.LAB_ITEMS),
+    }
+
+
+def lab_loop(request: ApiRequest) -> Payload:
+    """``GET /loop``: a broken API whose cursor never changes."""
+    del request
+    return {"data": [dict(lab.LAB_ITEMS[0])], "next_cursor": "cur-same"}
+
+
+def _lab_authenticate(request: ApiRequest) -> None:
+    if not _same(request.header("authorization"), lab.TOKEN):
+        raise ApiError(401, "send Authorization: Bearer <token>")
+    workspace = request.header("x-workspace")
+    if workspace is not None and not _same(workspace, lab.WORKSPACE):
+        raise ApiError(401, "unknown X-Workspace")
+
+
+def lab_workspace(request: ApiRequest) -> Payload:
+    """``GET /workspace``: needs both the bearer token and ``X-Workspace``."""
+    if request.header("x-workspace") is None:
+        raise ApiError(401, "send X-Workspace too")
+    return {"items": [dict(item) for item in lab.LAB_ITEMS[:2]]}
+
+
+# --------------------------------------------------------------------------- #
 # The route table
 # --------------------------------------------------------------------------- #
 
@@ -573,6 +671,19 @@ APIS: tuple[Api, ...] = (
         _route("GET", "/books", openlib_books),
         _route("GET", "/subjects", openlib_subjects),
     ),
+    _api(
+        "lab",
+        API_PREFIXES["lab"],
+        _lab_authenticate,
+        _route("GET", "/events", lab_events),
+        _route("GET", "/notes", lab_notes),
+        _route("POST", "/search", lab_search),
+        _route("GET", "/articles", lab_articles),
+        _route("GET", "/tags", lab_tags),
+        _route("GET", "/reports", lab_reports),
+        _route("GET", "/loop", lab_loop),
+        _route("GET", "/workspace", lab_workspace),
+    ),
 )
 
 
@@ -593,10 +704,10 @@ def _call(api: Api, request: ApiRequest) -> ApiResponse:
     try:
         api.authenticate(request)
         route, params = _resolve(api, request)
-        payload = route.handler(replace(request, params={**request.params, **params}))
+        result = route.handler(replace(request, params={**request.params, **params}))
     except ApiError as error:
         return error.response()
-    return ApiResponse(200, payload)
+    return result if isinstance(result, ApiResponse) else ApiResponse(200, result)
 
 
 def dispatch(request: ApiRequest) -> ApiResponse:

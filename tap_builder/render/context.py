@@ -19,11 +19,17 @@ from tap_builder.runtime import variables_in
 from tap_builder.spec.models import (
     ApiKeyAuth,
     BasicAuth,
+    BearerAuth,
+    CursorPagination,
+    HeadersAuth,
+    LinkHeaderPagination,
+    NextUrlPagination,
     NoAuth,
     OffsetPagination,
     PageIncrementPagination,
     Parameter,
     Spec,
+    StopRules,
     Stream,
 )
 
@@ -68,6 +74,8 @@ class PaginatorView:
 
     return_type: str
     code: str
+    #: Further classes the code names (e.g. the paginator ``StopWhen`` wraps).
+    also_uses: tuple[str, ...] = ()
 
 
 @dataclass
@@ -93,6 +101,9 @@ class StreamView:
     static_headers: dict[str, object]
     query_assignments: list[Assignment] = field(default_factory=list)
     header_assignments: list[Assignment] = field(default_factory=list)
+    body_assignments: list[Assignment] = field(default_factory=list)
+    #: next_url / link_header pagination: the token is the next request's URL.
+    follows_next_url: bool = False
     schema: dict[str, t.Any] = field(default_factory=dict)
     #: Records between STATE messages for sorted streams (None: unsorted).
     state_every: int | None = None
@@ -105,7 +116,14 @@ class StreamView:
     @property
     def needs_http_request(self) -> bool:
         """Whether ``get_http_request`` is overridden."""
-        return bool(self.static_headers or self.header_assignments)
+        return bool(
+            self.static_headers or self.header_assignments or self.follows_next_url
+        )
+
+    @property
+    def needs_payload(self) -> bool:
+        """Whether ``prepare_request_payload`` is overridden."""
+        return self.body is not None or bool(self.body_assignments)
 
 
 @dataclass(frozen=True)
@@ -116,6 +134,8 @@ class AuthView:
     code: str | None
     settings: tuple[str, ...]
     secret_query_params: tuple[str, ...]
+    #: The class comes from the package's runtime module, not the SDK.
+    from_runtime: bool = False
 
 
 # --------------------------------------------------------------------------- #
@@ -254,6 +274,17 @@ def auth_view(spec: Spec) -> AuthView:
             f"password=self.render_secret({py_literal(auth.password)}))"
         )
         return AuthView("BasicAuthenticator", code, used, ())
+    if isinstance(auth, BearerAuth):
+        token = f"self.render_secret({py_literal(auth.token)})"
+        code = f"BearerTokenAuthenticator(token={token})"
+        return AuthView("BearerTokenAuthenticator", code, used, ())
+    if isinstance(auth, HeadersAuth):
+        entries = ", ".join(
+            f"{py_literal(name)}: self.render_secret({py_literal(value)})"
+            for name, value in auth.headers.items()
+        )
+        code = f"HeadersAuthenticator({{{entries}}})"
+        return AuthView("HeadersAuthenticator", code, used, (), from_runtime=True)
     if isinstance(auth, NoAuth):
         return AuthView(None, None, (), ())
     t.assert_never(auth)
@@ -269,12 +300,67 @@ def _page_increment(
 ) -> PaginatorView:
     _place_token(view, pagination.location, pagination.attribute)
     code = f"PageNumberPaginator(start_value={py_literal(pagination.start_from)})"
-    return PaginatorView("PageNumberPaginator", code)
+    return _with_stop_rules(PaginatorView("PageNumberPaginator", code), pagination)
+
+
+def _with_stop_rules(inner: PaginatorView, rules: StopRules) -> PaginatorView:
+    """Wrap a paginator in ``StopWhen`` when the spec declares stop conditions."""
+    if not rules.has_stop_rules:
+        return inner
+    keywords = [
+        f"{name}={py_literal(value)}"
+        for name in ("has_more", "total_pages", "total_records", "max_pages")
+        if (value := getattr(rules, name)) is not None
+    ]
+    code = (
+        f"StopWhen({inner.code}, {', '.join(keywords)}, decode=self.decode_body, "
+        "records_on_page=lambda: self.last_page_size)"
+    )
+    return PaginatorView("StopWhen", code, (inner.return_type,))
+
+
+def _max_pages(inner: PaginatorView, max_pages: int | None) -> PaginatorView:
+    if max_pages is None:
+        return inner
+    code = (
+        f"StopWhen({inner.code}, max_pages={py_literal(max_pages)}, "
+        "decode=self.decode_body, records_on_page=lambda: self.last_page_size)"
+    )
+    return PaginatorView("StopWhen", code, (inner.return_type,))
+
+
+def _cursor(pagination: CursorPagination, view: StreamView) -> PaginatorView:
+    _place_token(view, pagination.location, pagination.param)
+    source = (
+        f"header={py_literal(pagination.next_cursor_header)}"
+        if pagination.next_cursor_header
+        else f"selector={py_literal(pagination.next_cursor)}"
+    )
+    code = f"CursorPaginator({source}, decode=self.decode_body)"
+    return _max_pages(PaginatorView("CursorPaginator", code), pagination.max_pages)
+
+
+def _next_url(pagination: NextUrlPagination, view: StreamView) -> PaginatorView:
+    view.follows_next_url = True
+    selector = py_literal(pagination.next_url)
+    code = f"NextUrlPaginator(selector={selector}, decode=self.decode_body)"
+    return _max_pages(PaginatorView("NextUrlPaginator", code), pagination.max_pages)
+
+
+def _link_header(pagination: LinkHeaderPagination, view: StreamView) -> PaginatorView:
+    view.follows_next_url = True
+    code = "NextUrlPaginator(decode=self.decode_body)"
+    return _max_pages(PaginatorView("NextUrlPaginator", code), pagination.max_pages)
 
 
 def _offset(pagination: OffsetPagination, view: StreamView) -> PaginatorView:
     _place_token(view, pagination.location, pagination.offset_param)
-    if pagination.limit_param is not None:
+    if pagination.limit_param is not None and pagination.location == "body":
+        limit = py_literal(pagination.limit)
+        view.body_assignments.append(
+            Assignment(py_literal(pagination.limit_param), limit)
+        )
+    elif pagination.limit_param is not None:
         target = (
             view.static_query if pagination.location == "query" else view.static_headers
         )
@@ -284,26 +370,33 @@ def _offset(pagination: OffsetPagination, view: StreamView) -> PaginatorView:
             f"NextOffsetPaginator({py_literal(pagination.next_offset_selector)}, "
             "decode=self.decode_body)"
         )
-        return PaginatorView("NextOffsetPaginator", code)
+        return _with_stop_rules(PaginatorView("NextOffsetPaginator", code), pagination)
     code = (
         f"LimitOffsetPaginator(limit={py_literal(pagination.limit)}, "
         "records_on_page=lambda: self.last_page_size)"
     )
-    return PaginatorView("LimitOffsetPaginator", code)
+    return _with_stop_rules(PaginatorView("LimitOffsetPaginator", code), pagination)
 
 
 #: Spec pagination ``type`` -> how it renders; a test keeps it in step with the models.
 PAGINATORS: dict[str, t.Callable[[t.Any, StreamView], PaginatorView]] = {
     "page_increment": _page_increment,
     "offset": _offset,
+    "cursor": _cursor,
+    "next_url": _next_url,
+    "link_header": _link_header,
 }
-#: Paginator classes that pagination.py defines (the rest come from the SDK).
+#: Paginator classes that pagination.py defines.
 CUSTOM_PAGINATORS = ("NextOffsetPaginator", "LimitOffsetPaginator")
+#: Paginator classes the package's runtime module defines.
+RUNTIME_PAGINATORS = ("CursorPaginator", "NextUrlPaginator", "StopWhen")
 
 
 def _place_token(view: StreamView, location: str, name: str) -> None:
     if location == "query":
         view.query_assignments.append(Assignment(py_literal(name), "next_page_token"))
+    elif location == "body":
+        view.body_assignments.append(Assignment(py_literal(name), "next_page_token"))
     else:
         view.header_assignments.append(
             Assignment(py_literal(name), "page.next_page_token")
@@ -423,7 +516,14 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
     tap_class = names.take("Tap" + camel_case(spec.tap_id))
     base_class = names.take(camel_case(spec.tap_id) + "Stream")
     streams = stream_views(connector, base_class, names)
-    paginator_types = sorted({s.paginator.return_type for s in streams if s.paginator})
+    paginator_types = sorted(
+        {
+            name
+            for s in streams
+            if s.paginator
+            for name in (s.paginator.return_type, *s.paginator.also_uses)
+        }
+    )
     auth = auth_view(spec)
     return {
         "spec": spec,
@@ -434,8 +534,13 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "streams": streams,
         "settings": settings(spec),
         "auth": auth,
-        "sdk_paginators": [p for p in paginator_types if p not in CUSTOM_PAGINATORS],
+        "sdk_paginators": [
+            p
+            for p in paginator_types
+            if p not in CUSTOM_PAGINATORS + RUNTIME_PAGINATORS
+        ],
         "custom_paginators": [p for p in paginator_types if p in CUSTOM_PAGINATORS],
+        "runtime_paginators": [p for p in paginator_types if p in RUNTIME_PAGINATORS],
         "sdk_requirement": SDK_REQUIREMENT,
         "sdk_test_requirement": SDK_TEST_REQUIREMENT,
         "tool_version": tool_version,
@@ -445,7 +550,7 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
             s.paginator
             or s.needs_url_params
             or s.needs_http_request
-            or s.body is not None
+            or s.needs_payload
             or s.child_context
             for s in streams
         ),
@@ -473,9 +578,7 @@ FAVICON_URL = "https://www.google.com/s2/favicons?sz=128&domain="
 def _type_imports(streams: list[StreamView]) -> dict[str, list[str]]:
     """Names streams.py imports for annotations only, by module."""
     helpers: list[str] = []
-    if any(
-        s.needs_url_params or s.body is not None or s.child_context for s in streams
-    ):
+    if any(s.needs_url_params or s.needs_payload or s.child_context for s in streams):
         helpers.append("Context")
     if any(s.child_context for s in streams):
         helpers.append("Record")

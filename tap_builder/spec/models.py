@@ -82,8 +82,25 @@ class NoAuth(Model):
     type: t.Literal["none"]
 
 
+class BearerAuth(Model):
+    """``Authorization: Bearer <token>``."""
+
+    type: t.Literal["bearer"]
+    token: NonEmpty = Field(description="The token, usually {config.token}.")
+
+
+class HeadersAuth(Model):
+    """Several headers on every request (e.g. APIs with two keys)."""
+
+    type: t.Literal["headers"]
+    headers: t.Annotated[dict[NonEmpty, NonEmpty], Field(min_length=1)] = Field(
+        description="Header name -> value (values may hold variables)."
+    )
+
+
 Authentication = t.Annotated[
-    ApiKeyAuth | BasicAuth | NoAuth, Field(discriminator="type")
+    ApiKeyAuth | BasicAuth | BearerAuth | HeadersAuth | NoAuth,
+    Field(discriminator="type"),
 ]
 
 
@@ -136,23 +153,51 @@ class Parameter(Model):
 # --------------------------------------------------------------------------- #
 
 
-class PageIncrementPagination(Model):
+TokenLocation = t.Literal["query", "header", "body"]
+PositiveInt = t.Annotated[StrictInt, Field(gt=0)]
+
+
+class StopRules(Model):
+    """Optional ways to stop before an empty page (page numbers and offsets)."""
+
+    has_more: NonEmpty | None = Field(
+        None, description="JSONPath to a boolean: false stops paging."
+    )
+    total_pages: NonEmpty | None = Field(
+        None, description="JSONPath to the number of pages."
+    )
+    total_records: NonEmpty | None = Field(
+        None, description="JSONPath to the number of records."
+    )
+    max_pages: PositiveInt | None = Field(
+        None, description="Stop after this many pages."
+    )
+
+    @property
+    def has_stop_rules(self) -> bool:
+        """Whether any stop condition is declared."""
+        return any(
+            (self.has_more, self.total_pages, self.total_records, self.max_pages)
+        )
+
+
+class PageIncrementPagination(StopRules):
     """Pages start_from, start_from+1, ... until a page has no records."""
 
     type: t.Literal["page_increment"]
-    location: t.Literal["query", "header"] = Field(
-        "query", description="Where the page number goes."
+    location: TokenLocation = Field(
+        "query", description="Where the page number goes (body: a dotted path)."
     )
     attribute: NonEmpty = Field(description="Parameter or header name, e.g. page.")
     start_from: StrictInt = Field(1, description="First page number.")
 
 
-class OffsetPagination(Model):
+class OffsetPagination(StopRules):
     """Offsets: read from the response, or counted by ``limit``."""
 
     type: t.Literal["offset"]
-    location: t.Literal["query", "header"] = Field(
-        "query", description="Where the offset (and limit) go."
+    location: TokenLocation = Field(
+        "query", description="Where the offset (and limit) go (body: dotted paths)."
     )
     offset_param: NonEmpty = Field(description="Offset parameter name, e.g. offset.")
     next_offset_selector: NonEmpty | None = Field(
@@ -164,8 +209,51 @@ class OffsetPagination(Model):
     )
 
 
+class CursorPagination(Model):
+    """An opaque cursor from the body or a header, sent back with the next request."""
+
+    type: t.Literal["cursor"]
+    next_cursor: NonEmpty | None = Field(
+        None, description="JSONPath to the next cursor in the response body."
+    )
+    next_cursor_header: NonEmpty | None = Field(
+        None, description="Response header holding the next cursor."
+    )
+    location: TokenLocation = Field(
+        "query", description="Where the cursor goes (body: a dotted path)."
+    )
+    param: NonEmpty = Field(description="Parameter, header or body path of the cursor.")
+    max_pages: PositiveInt | None = Field(
+        None, description="Stop after this many pages."
+    )
+
+
+class NextUrlPagination(Model):
+    """The next page's URL, read from the response body."""
+
+    type: t.Literal["next_url"]
+    next_url: NonEmpty = Field(description="JSONPath to the next page's URL.")
+    max_pages: PositiveInt | None = Field(
+        None, description="Stop after this many pages."
+    )
+
+
+class LinkHeaderPagination(Model):
+    """RFC 8288 ``Link: <url>; rel="next"`` headers."""
+
+    type: t.Literal["link_header"]
+    max_pages: PositiveInt | None = Field(
+        None, description="Stop after this many pages."
+    )
+
+
 Pagination = t.Annotated[
-    PageIncrementPagination | OffsetPagination, Field(discriminator="type")
+    PageIncrementPagination
+    | OffsetPagination
+    | CursorPagination
+    | NextUrlPagination
+    | LinkHeaderPagination,
+    Field(discriminator="type"),
 ]
 
 

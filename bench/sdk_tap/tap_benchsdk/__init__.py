@@ -1,0 +1,1 @@
+"""Hand-written Singer SDK tap used as the benchmark baseline."""

@@ -1,0 +1,53 @@
+"""The "lab" demo API: endpoints for the options beyond the Connector Builder.
+
+Cursor pagination (body, header, POST body), next-page URLs, ``Link`` headers,
+page numbers with ``has_more`` / ``total_pages`` / ``total`` in the body, a
+cursor that repeats (a pagination loop), and two-header authentication.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tap_builder.demo.configs import DEMO_SETTINGS
+
+Record = dict[str, Any]
+
+#: Ten records every lab endpoint pages through.
+LAB_ITEMS: tuple[Record, ...] = tuple(
+    {
+        "id": n,
+        "name": f"item {n}",
+        "kind": "a" if n % 2 else "b",
+        "status": "archived" if n % 4 == 0 else "active",
+        "amount": n * 10 + 0.5,
+        "updated_at": f"2024-03-{n:02d}T12:00:00Z",
+        "internal_note": f"note {n}",
+    }
+    for n in range(1, 11)
+)
+TOKEN = f"Bearer {DEMO_SETTINGS['lab']['token']}"
+WORKSPACE = str(DEMO_SETTINGS["lab"]["workspace"])
+
+
+def page(offset: int, size: int) -> tuple[list[Record], int | None]:
+    """The records from ``offset`` and the next offset (None after the last)."""
+    chunk = [dict(item) for item in LAB_ITEMS[offset : offset + size]]
+    following = offset + size if offset + size < len(LAB_ITEMS) else None
+    return chunk, following
+
+
+def cursor_offset(cursor: str | None) -> int:
+    """``cur-6`` -> 6 (no cursor: 0). Raises ValueError for a bad cursor."""
+    if not cursor:
+        return 0
+    prefix, _, number = cursor.partition("-")
+    if prefix != "cur" or not number.isdigit():
+        msg = f"unknown cursor {cursor!r}"
+        raise ValueError(msg)
+    return int(number)
+
+
+def cursor_of(offset: int | None) -> str | None:
+    """The opaque cursor for an offset."""
+    return None if offset is None else f"cur-{offset}"
