@@ -198,7 +198,8 @@ INVALID = [
     pytest.param(
         variant(("authentication", {"type": "oauth2"})),
         "authentication.type",
-        "'oauth2' is not a known type. Use one of: api_key, basic, bearer, headers, none",
+        "'oauth2' is not a known type. "
+        "Use one of: api_key, basic, bearer, headers, none",
         id="auth-type",
     ),
     pytest.param(
