@@ -41,3 +41,10 @@ def demo(session: nox.Session) -> None:
     """Generate, install and sync the sample tap against the demo API."""
     session.install(".")
     session.run("tap-builder", "demo", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmark generated taps (bench/README.md); ``-- --quick``: smoke run."""
+    session.install(".", "orjson", "requests")
+    session.run("python", "bench/run.py", *session.posargs)

@@ -149,7 +149,9 @@ def wait_until_ready(url: str, alive: Callable[[], bool]) -> None:
 
 def find_nginx() -> str | None:
     """The nginx executable on PATH (or in an sbin folder), if any."""
-    return shutil.which("nginx") or shutil.which("nginx", path=os.pathsep.join(SBIN_DIRS))
+    return shutil.which("nginx") or shutil.which(
+        "nginx", path=os.pathsep.join(SBIN_DIRS)
+    )
 
 
 def install_nginx(log: Callable[[str], None]) -> str | None:
@@ -201,7 +203,7 @@ class NginxServer:
 
     @property
     def pid_file(self) -> Path:
-        """nginx's pid file."""
+        """The nginx pid file."""
         return self.prefix / "nginx.pid"
 
     def start(self, attempts: int = 3) -> None:
@@ -327,7 +329,7 @@ class _PageHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _PageServer
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         if urllib.parse.urlsplit(self.path).path == "/health":
             self._send(HTTP_OK, b"ok")
             return
@@ -345,7 +347,7 @@ class _PageHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """No access log (as nginx's ``access_log off``)."""
 
 

@@ -53,6 +53,9 @@ def check_spec(spec: Spec, base_dir: Path) -> tuple[list[Found], Checked]:
     found: list[Found] = []
     if not spec.streams:
         found.append((("streams",), "at least one stream is required"))
+    if spec.rate_limit is not None and spec.rate_limit.min_interval == 0:
+        problem = "give requests_per_second or requests_per_minute"
+        found.append((("rate_limit",), problem))
     found += _unique_ids(spec)
     found += _parameters(spec)
     found += _variables(spec)
@@ -76,11 +79,13 @@ def check_spec(spec: Spec, base_dir: Path) -> tuple[list[Found], Checked]:
         loc: Loc = ("streams", index)
         found += _stream_shape(stream, loc)
         found += _incremental_complete(stream, loc)
+        found += _incremental_options(stream, loc)
         schema, problems = _load_schema(stream, loc, base_dir)
         found += problems
         if schema is not None:
             schemas[stream.id] = schema
             found += _schema_fields(stream, schema, loc)
+            found += _records_options(stream, schema, loc)
     found += _child_context_fields(spec, schemas)
     logo_file, logo_problem = _logo(spec, base_dir)
     if logo_problem:
@@ -181,6 +186,8 @@ def _templated_fields(spec: Spec) -> Iterator[tuple[Loc, object, Stream | None]]
                 yield (*loc, group, key), value, stream
         if stream.body is not None:
             yield (*loc, "body"), stream.body, stream
+        for key, value in stream.add_fields.items():
+            yield (*loc, "add_fields", key), value, stream
 
 
 def _variables(spec: Spec) -> Iterator[Found]:
@@ -323,6 +330,7 @@ def _stream_shape(stream: Stream, loc: Loc) -> Iterator[Found]:
     if (
         incremental
         and incremental.location == "header"
+        and incremental.param_name is not None
         and not _HEADER_NAME.match(incremental.param_name)
     ):
         yield (
@@ -361,6 +369,101 @@ def _pagination_shape(stream: Stream, pagination: t.Any, loc: Loc) -> Iterator[F
         (pagination.next_cursor is None) == (pagination.next_cursor_header is None)
     ):
         yield loc, "give exactly one of next_cursor (a JSONPath) or next_cursor_header"
+
+
+ISO_DURATION = re.compile(
+    r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+)
+_DURATION_SECONDS = {
+    "weeks": 604800,
+    "days": 86400,
+    "hours": 3600,
+    "minutes": 60,
+    "seconds": 1,
+}
+
+
+def duration_seconds(text: str) -> int | None:
+    """``P1D`` -> 86400, ``PT6H30M`` -> 23400; None if not an ISO-8601 duration."""
+    match = ISO_DURATION.match(text)
+    if match is None or text in {"P", "PT"} or text.endswith("T"):
+        return None
+    return sum(int(v) * _DURATION_SECONDS[k] for k, v in match.groupdict().items() if v)
+
+
+def _incremental_options(stream: Stream, loc: Loc) -> Iterator[Found]:
+    incremental = stream.incremental
+    if incremental is None:
+        return
+    where: Loc = (*loc, "incremental")
+    if incremental.param_name is None and not incremental.client_filter:
+        yield (
+            (*where, "param_name"),
+            (
+                "required, unless client_filter: true (the tap then filters records "
+                "itself)"
+            ),
+        )
+    if (
+        incremental.lookback is not None
+        and duration_seconds(incremental.lookback) is None
+    ):
+        yield (
+            (*where, "lookback"),
+            (
+                f"{incremental.lookback!r} is not an ISO-8601 duration "
+                "(e.g. P1D, PT6H, P1DT12H)"
+            ),
+        )
+    fmt = incremental.replication_key_format
+    if fmt is not None and "%" not in fmt:
+        yield (
+            (*where, "replication_key_format"),
+            (f"{fmt!r} is not a strptime format (e.g. '%d/%m/%Y %H:%M')"),
+        )
+
+
+def _records_options(
+    stream: Stream, schema: dict[str, t.Any], loc: Loc
+) -> Iterator[Found]:
+    properties: dict[str, t.Any] = schema["properties"]
+    for index, condition in enumerate(stream.record_filter):
+        where: Loc = (*loc, "record_filter", index)
+        top = condition.field.split(".")[0]
+        if top not in properties and top not in stream.add_fields:
+            yield (*where, "field"), _not_in_schema(top, properties)
+        is_list = isinstance(condition.value, list)
+        if condition.op in {"in", "not_in"} and not is_list:
+            yield (*where, "value"), f"op {condition.op} needs a list of values"
+        elif condition.op not in {"in", "not_in"} and is_list:
+            yield (
+                (*where, "value"),
+                f"op {condition.op!r} compares with one value, not a list",
+            )
+    yield from _removals_and_rules(stream, properties, loc)
+
+
+def _removals_and_rules(
+    stream: Stream, properties: dict[str, t.Any], loc: Loc
+) -> Iterator[Found]:
+    keys = set(stream.primary_key)
+    if stream.incremental:
+        keys.add(stream.incremental.replication_key)
+    for index, field in enumerate(stream.remove_fields):
+        if field not in properties:
+            yield (*loc, "remove_fields", index), _not_in_schema(field, properties)
+        elif field in keys:
+            yield (
+                (*loc, "remove_fields", index),
+                (f"{field!r} is a primary or replication key; it cannot be removed"),
+            )
+    for index, rule in enumerate(stream.error_handling):
+        where = (*loc, "error_handling", index)
+        if any(not 400 <= status <= 599 for status in rule.statuses):
+            yield (*where, "status"), "statuses are HTTP errors, 400 to 599"
+        if rule.body_path and (problem := jsonpath_problem(rule.body_path)):
+            yield (*where, "body_path"), problem
 
 
 def _incremental_complete(stream: Stream, loc: Loc) -> Iterator[Found]:

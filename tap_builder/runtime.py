@@ -29,7 +29,10 @@ import logging
 import random
 import re
 import sys
+import threading
+import time
 import typing as t
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -48,7 +51,7 @@ from singer_sdk.io_base import GenericSingerWriter
 from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
 
 if t.TYPE_CHECKING:
-    from collections.abc import Generator, Iterable, Iterator, Mapping
+    from collections.abc import Generator, Iterable, Iterator
 
     from singer_sdk import Tap
     from singer_sdk.streams.rest import HTTPRequest
@@ -296,16 +299,24 @@ def parse_datetime(value: object) -> dt.datetime:
     return parsed.astimezone(dt.UTC)
 
 
-def format_filter_value(value: object, date_format: str) -> str | int:
+def format_filter_value(
+    value: object, date_format: str, lookback_seconds: float = 0
+) -> str | int:
     """Format a bookmark or ``start_date`` for an incremental filter parameter.
 
     Args:
         value: The bookmark (ISO-8601 string or Unix timestamp) or start date.
-        date_format: ``timestamp`` for Unix seconds, else a strftime format.
+        date_format: ``timestamp`` (Unix seconds), ``timestamp_ms``, ``iso8601``
+            (UTC, ``Z``), or a strftime format.
+        lookback_seconds: Moved back by this much first.
     """
-    moment = parse_datetime(value)
+    moment = parse_datetime(value) - dt.timedelta(seconds=lookback_seconds)
     if date_format == "timestamp":
         return int(moment.timestamp())
+    if date_format == "timestamp_ms":
+        return int(moment.timestamp() * 1000)
+    if date_format == "iso8601":
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     return moment.strftime(date_format)
 
 
@@ -765,6 +776,67 @@ def describe_failure(exc: BaseException, timeout: float) -> str:
     return f"the request failed ({type(exc).__name__})"
 
 
+def _dig(record: Mapping[str, t.Any], path: str) -> t.Any:  # noqa: ANN401
+    node: t.Any = record
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
+def _holds(value: t.Any, op: str, expected: t.Any) -> bool:  # noqa: ANN401
+    if op == "exists":
+        return value is not None
+    if op == "missing":
+        return value is None
+    if op == "==":
+        return bool(value == expected)
+    if op == "!=":
+        return bool(value != expected)
+    if op == "in":
+        return value in expected
+    if op == "not_in":
+        return value not in expected
+    if value is None:
+        return False
+    try:
+        return bool(_COMPARISONS[op](value, expected))
+    except TypeError:
+        return False
+
+
+_COMPARISONS: dict[str, t.Callable[[t.Any, t.Any], bool]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _as_key(value: t.Any) -> t.Any:  # noqa: ANN401
+    """A replication-key value in comparable form (dates as aware datetimes)."""
+    if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
+        return value  # Unix timestamps compare as numbers
+    try:
+        return parse_datetime(value)
+    except (TypeError, ValueError):
+        return value
+
+
+_RATE_LOCK = threading.Lock()
+_LAST_REQUEST = [0.0]
+
+
+def wait_for_rate_limit(min_interval: float) -> None:
+    """Sleep so that requests of this process are ``min_interval`` apart."""
+    if min_interval <= 0:
+        return
+    with _RATE_LOCK:
+        delay = _LAST_REQUEST[0] + min_interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        _LAST_REQUEST[0] = time.monotonic()
+
+
 class BuilderStream(RESTStream[t.Any]):
     """Base class of every generated stream.
 
@@ -793,6 +865,22 @@ class BuilderStream(RESTStream[t.Any]):
     #: :func:`compile_conformer`), which does what the SDK's generic conformance
     #: would do to JSON input, at a fraction of the cost.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    #: Records kept: (field, op, value) conditions that must all hold.
+    record_filter: t.ClassVar[tuple[tuple[str, str, t.Any], ...]] = ()
+    #: Fields added to (and removed from) every record.
+    add_fields: t.ClassVar[Mapping[str, t.Any]] = {}
+    remove_fields: t.ClassVar[tuple[str, ...]] = ()
+    #: Incremental options: look back this far; drop records older than the
+    #: bookmark in the tap; parse replication-key strings with this format.
+    lookback_seconds: t.ClassVar[float] = 0
+    client_filter: t.ClassVar[bool] = False
+    replication_key_format: t.ClassVar[str | None] = None
+    #: (statuses, body JSONPath, body value, action, message) rules, in order.
+    error_rules: t.ClassVar[
+        tuple[tuple[tuple[int, ...], str | None, t.Any, str, str | None], ...]
+    ] = ()
+    #: Seconds between two requests of the whole tap (0: no limit).
+    min_request_interval: t.ClassVar[float] = 0
 
     def __init__(self, tap: Tap, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
         super().__init__(tap, *args, **kwargs)
@@ -804,6 +892,7 @@ class BuilderStream(RESTStream[t.Any]):
         self.last_page_size = 0
         self._decoded: tuple[requests.Response, t.Any] | None = None
         self._conform: Conformer | None = None
+        self._floors: dict[tuple[t.Any, ...], t.Any] = {}
         self._all_selected: bool | None = None
         self._dropped: set[str] = set()
         #: When the current page was read: the records' ``time_extracted``.
@@ -884,13 +973,52 @@ class BuilderStream(RESTStream[t.Any]):
     def filter_value(
         self, context: Mapping[str, t.Any] | None, date_format: str
     ) -> str | int | None:
-        """The incremental filter: the bookmark, else ``start_date``, else None."""
-        value = self.get_starting_replication_key_value(context)
-        if value is None:
-            value = self.config.get("start_date")
+        """The incremental filter: the bookmark, else ``start_date``, else None.
+
+        ``lookback_seconds`` (the spec's ``lookback``) moves it back.
+        """
+        value = self.starting_value(context)
         if value is None:
             return None
-        return format_filter_value(value, date_format)
+        return format_filter_value(value, date_format, self.lookback_seconds)
+
+    def starting_value(self, context: Mapping[str, t.Any] | None) -> t.Any:  # noqa: ANN401
+        """The bookmark of this context, else ``start_date``, else None."""
+        value = self.get_starting_replication_key_value(context)
+        return self.config.get("start_date") if value is None else value
+
+    # -- records: filters and transforms --------------------------------------- #
+
+    def keep(
+        self, record: Mapping[str, t.Any], context: Mapping[str, t.Any] | None
+    ) -> bool:
+        """Whether a record passes ``record_filter`` and the client-side filter."""
+        for field, op, expected in self.record_filter:
+            if not _holds(_dig(record, field), op, expected):
+                return False
+        if self.client_filter and self.replication_key:
+            floor = self._client_floor(context)
+            value = record.get(self.replication_key)
+            if floor is not None and value is not None and _as_key(value) < floor:
+                return False
+        return True
+
+    def _client_floor(self, context: Mapping[str, t.Any] | None) -> t.Any:  # noqa: ANN401
+        key = tuple(sorted((context or {}).items()))
+        if key not in self._floors:
+            start = self.starting_value(context)
+            self._floors[key] = None if start is None else _as_key(start)
+        return self._floors[key]
+
+    def transform(
+        self, record: dict[str, t.Any], context: Mapping[str, t.Any] | None
+    ) -> dict[str, t.Any]:
+        """Apply ``remove_fields`` then ``add_fields`` (which may hold variables)."""
+        for field in self.remove_fields:
+            record.pop(field, None)
+        if self.add_fields:
+            record.update(render_data(self.add_fields, self.config, context))
+        return record
 
     # -- responses ---------------------------------------------------------- #
 
@@ -901,12 +1029,44 @@ class BuilderStream(RESTStream[t.Any]):
         non-JSON answer is retried like a 5xx instead of ending the sync.
         """
         status = response.status_code
+        if self.error_rules and self._apply_error_rules(response):
+            return
         if status >= HTTPStatus.BAD_REQUEST:
             msg = self.error_message(response)
             if status == HTTPStatus.TOO_MANY_REQUESTS or status >= 500:
                 raise RetriableAPIError(msg, response)
             raise APIError(msg)
         self.decode_body(response)
+
+    def _apply_error_rules(self, response: requests.Response) -> bool:
+        """Apply the first matching ``error_handling`` rule; True: ignore it."""
+        for statuses, body_path, body_value, action, message in self.error_rules:
+            if response.status_code not in statuses:
+                continue
+            if body_path is not None:
+                try:
+                    found = _first(body_path, decode_json(response.content))
+                except ValueError:
+                    continue
+                if found is None or (body_value is not None and found != body_value):
+                    continue
+            note = f" ({message})" if message else ""
+            text = f"{self.error_message(response)}{note}"
+            if action == "retry":
+                raise RetriableAPIError(text, response)
+            if action == "fail":
+                raise APIError(text)
+            where = redact_url(response.url, self.secret_query_params)
+            self.logger.warning(
+                "stream %r: ignoring HTTP %s for %s%s",
+                self.name,
+                response.status_code,
+                where,
+                note,
+            )
+            self._decoded = (response, {})
+            return True
+        return False
 
     def error_message(self, response: requests.Response) -> str:
         """One line: stream, status, redacted URL and what to check."""
@@ -970,7 +1130,14 @@ class BuilderStream(RESTStream[t.Any]):
         """Prepare the record (:meth:`prepare_record`), then fit it to the schema."""
         if self._conform is None:
             self._conform = compile_conformer(self.schema, self._note_dropped)
-        return self._conform(self.prepare_record(row, context))
+        record = self.prepare_record(row, context)
+        if (self.record_filter or self.client_filter) and not self.keep(
+            record, context
+        ):
+            return None
+        if self.remove_fields or self.add_fields:
+            record = self.transform(record, context)
+        return self._conform(record)
 
     def prepare_record(
         self, row: dict[str, t.Any], context: Mapping[str, t.Any] | None
@@ -987,6 +1154,13 @@ class BuilderStream(RESTStream[t.Any]):
         for field in self.unix_timestamp_fields:
             if field in row:
                 row[field] = unix_to_iso(row[field])
+        if self.replication_key_format and self.replication_key:
+            value = row.get(self.replication_key)
+            if isinstance(value, str):
+                parsed = dt.datetime.strptime(value, self.replication_key_format)
+                row[self.replication_key] = parsed.replace(
+                    tzinfo=parsed.tzinfo or dt.UTC
+                ).isoformat()
         return row
 
     def _note_dropped(self, fields: set[str]) -> None:
@@ -1097,6 +1271,7 @@ class BuilderStream(RESTStream[t.Any]):
             prepared_request: requests.PreparedRequest,
             context: t.Any,  # noqa: ANN401
         ) -> requests.Response:
+            wait_for_rate_limit(self.min_request_interval)
             try:
                 return decorated(prepared_request, context)
             except RetriableAPIError as exc:

@@ -146,3 +146,102 @@ def test_bearer_auth_and_loop_protection(
     last = [line for line in run.stderr.splitlines() if "ERROR" in line][-1]
     assert "pagination loop" in last and "'cur-same'" in last
     assert "Traceback" not in run.stderr
+
+
+@pytest.fixture(scope="module")
+def records_runs(
+    feature_tap: Callable[[str], InstalledTap], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Run, Run, list[Any]]:
+    """Two syncs of the lab_records tap: a full one, then one from its state."""
+    from tap_builder.demo import lab
+
+    tap = feature_tap("lab_records")
+    workdir = tmp_path_factory.mktemp("records")
+    with DemoServer() as server:
+        config = demo_config("lab", server.url) | {"backoff_seconds": 0.01}
+        lab.reset_conflicts()
+        first = tap.run(config=config, workdir=workdir)
+        assert first.returncode == 0, first.stderr[-3000:]
+        server.clear_requests()
+        lab.reset_conflicts()
+        second = tap.run(config=config, state=first.final_state, workdir=workdir)
+        assert second.returncode == 0, second.stderr[-3000:]
+        requests = server.requests
+    return first, second, requests
+
+
+def test_record_filter_and_field_transforms(
+    records_runs: tuple[Run, Run, list[Any]],
+) -> None:
+    """record_filter drops void entries; remove_fields/add_fields reshape records."""
+    first, _, _ = records_runs
+    assert first.ids("ledger") == [1, 2, 4, 5, 7, 8]
+    record = first.records("ledger")[0]
+    assert record == {
+        "id": 1,
+        "account": "acc-1",
+        "status": "posted",
+        "amount": 100,
+        "booked": "2024-04-01T09:30:00+00:00",  # replication_key_format -> ISO-8601
+        "source": "lab-ledger",
+        "workspace": "acme",
+    }
+    schema = first.schemas()["ledger"]["schema"]["properties"]
+    assert "secret_ref" not in schema and {"source", "workspace"} <= set(schema)
+    first.assert_records_fit_schemas()
+
+
+def test_timestamp_ms_filter_with_lookback(
+    records_runs: tuple[Run, Run, list[Any]],
+) -> None:
+    """The bookmark goes back by lookback (PT1H) and is sent in Unix milliseconds."""
+    first, second, requests = records_runs
+    assert first.final_state["bookmarks"]["ledger"]["replication_key_value"] == (
+        "2024-04-08T09:30:00+00:00"
+    )
+    ledger = [r for r in requests if r.path == "/lab/v1/ledger"]
+    assert ledger[0].query["since_ms"] == ["1712565000000"]  # 2024-04-08T08:30Z
+    assert second.ids("ledger") == [8]
+
+
+def test_client_side_filter(records_runs: tuple[Run, Run, list[Any]]) -> None:
+    """client_filter: the API returns everything; the tap drops what is older."""
+    first, second, requests = records_runs
+    assert first.ids("ledger_all") == list(range(1, 9))
+    assert second.ids("ledger_all") == [8]  # at the bookmark: at least once
+    assert all(r.query == {} for r in requests if r.path == "/lab/v1/ledger-all")
+
+
+def test_iso8601_filter(records_runs: tuple[Run, Run, list[Any]]) -> None:
+    """date_format: iso8601 sends the bookmark as ...Z."""
+    _, second, requests = records_runs
+    sent = [r.query["since"] for r in requests if r.path == "/lab/v1/ledger-iso"]
+    assert sent == [["2024-04-08T09:30:00Z"]]
+    assert second.ids("ledger_iso") == [8]
+
+
+def test_error_rules_ignore_and_retry(records_runs: tuple[Run, Run, list[Any]]) -> None:
+    """A 404 on a deleted child is ignored with a warning; a 409 is retried."""
+    first, _, _ = records_runs
+    assert first.ids("members") == [11, 12, 31]
+    assert (
+        "ignoring HTTP 404" in first.stderr and "the team was deleted" in first.stderr
+    )
+    assert first.ids("conflict") == [1]
+    assert "HTTP 409" in first.stderr and "retrying" in first.stderr
+
+
+def test_error_rule_fail_with_message(
+    feature_tap: Callable[[str], InstalledTap], tmp_path: Path
+) -> None:
+    """action: fail stops at once with the spec's message."""
+    with DemoServer() as server:
+        config = {
+            "token": demo_config("lab", server.url)["token"],
+            "api_url": server.url + "/lab/v1",
+        }
+        run = feature_tap("lab_fail").run(config=config, workdir=tmp_path)
+        assert len(server.requests) == 1
+    assert run.returncode == 1
+    last = [line for line in run.stderr.splitlines() if "ERROR" in line][-1]
+    assert "HTTP 403" in last and "ask an admin for the reports:read scope" in last

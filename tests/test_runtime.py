@@ -497,3 +497,35 @@ def test_decimals_survive_decode_and_encode() -> None:
     body = runtime.decode_json(text)
     assert isinstance(body["v"], decimal.Decimal)
     assert runtime._ENCODER.encode(body) == text.replace(b" ", b"")
+
+
+def test_rate_limit_spaces_requests() -> None:
+    """wait_for_rate_limit keeps calls at least min_interval apart."""
+    import time as clock
+
+    start = clock.monotonic()
+    for _ in range(4):
+        runtime.wait_for_rate_limit(0.05)
+    assert clock.monotonic() - start >= 0.15
+
+
+@pytest.mark.parametrize(
+    ("value", "op", "expected", "holds"),
+    [
+        ("a", "==", "a", True),
+        ("a", "!=", "a", False),
+        (5, ">", 3, True),
+        (5, "<=", 3, False),
+        ("x", "in", ["x", "y"], True),
+        ("z", "not_in", ["x", "y"], True),
+        (None, "exists", None, False),
+        (None, "missing", None, True),
+        (None, ">", 3, False),
+        ("a", ">", 3, False),
+    ],
+)
+def test_record_conditions(
+    value: object, op: str, expected: object, holds: bool
+) -> None:
+    """Each record_filter operator, including missing values and type mismatches."""
+    assert runtime._holds(value, op, expected) is holds

@@ -7,6 +7,8 @@ cursor that repeats (a pagination loop), and two-header authentication.
 
 from __future__ import annotations
 
+import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from tap_builder.demo.configs import DEMO_SETTINGS
@@ -51,3 +53,52 @@ def cursor_offset(cursor: str | None) -> int:
 def cursor_of(offset: int | None) -> str | None:
     """The opaque cursor for an offset."""
     return None if offset is None else f"cur-{offset}"
+
+
+#: Ledger entries whose ``booked`` key is a day-first string, not ISO-8601.
+LEDGER: tuple[Record, ...] = tuple(
+    {
+        "id": n,
+        "account": f"acc-{n % 3}",
+        "status": "void" if n in {3, 6} else "posted",
+        "amount": n * 100,
+        "booked": f"{n:02d}/04/2024 09:30",
+        "secret_ref": f"ref-{n}",
+    }
+    for n in range(1, 9)
+)
+#: Teams; team 2 was deleted, so its members endpoint answers 404.
+TEAMS: tuple[Record, ...] = (
+    {"id": 1, "name": "red"},
+    {"id": 2, "name": "gone"},
+    {"id": 3, "name": "blue"},
+)
+MEMBERS: dict[int, list[Record]] = {
+    1: [{"id": 11, "name": "ana"}, {"id": 12, "name": "bo"}],
+    3: [{"id": 31, "name": "cy"}],
+}
+
+
+def booked_ms(entry: Record) -> int:
+    """The entry's ``booked`` time in Unix milliseconds (UTC)."""
+    moment = datetime.strptime(str(entry["booked"]), "%d/%m/%Y %H:%M").replace(
+        tzinfo=UTC
+    )
+    return int(moment.timestamp() * 1000)
+
+
+_CONFLICTS = {"calls": 0}
+_CONFLICT_LOCK = threading.Lock()
+
+
+def next_conflict() -> bool:
+    """True on odd calls of ``/conflict`` (the caller answers 409)."""
+    with _CONFLICT_LOCK:
+        _CONFLICTS["calls"] += 1
+        return _CONFLICTS["calls"] % 2 == 1
+
+
+def reset_conflicts() -> None:
+    """Start ``/conflict`` over (its next call answers 409)."""
+    with _CONFLICT_LOCK:
+        _CONFLICTS["calls"] = 0

@@ -130,6 +130,8 @@ class ApiError(Exception):
 _ERROR_NAMES = {
     400: "bad_request",
     401: "unauthorized",
+    403: "forbidden",
+    409: "conflict",
     404: "not_found",
     405: "method_not_allowed",
     500: "internal_error",
@@ -596,6 +598,53 @@ def lab_loop(request: ApiRequest) -> Payload:
     return {"data": [dict(lab.LAB_ITEMS[0])], "next_cursor": "cur-same"}
 
 
+def lab_ledger(request: ApiRequest) -> Payload:
+    """``GET /ledger?since_ms=``: entries booked at or after (Unix ms)."""
+    since = _int_value(request.arg("since_ms"), "since_ms", 0, (0, 10**14))
+    return {"entries": [dict(e) for e in lab.LEDGER if lab.booked_ms(e) >= since]}
+
+
+def lab_ledger_all(request: ApiRequest) -> Payload:
+    """``GET /ledger-all``: an API with no filter at all."""
+    del request
+    return {"entries": [dict(e) for e in lab.LEDGER]}
+
+
+def lab_ledger_iso(request: ApiRequest) -> Payload:
+    """``GET /ledger-iso?since=``: entries booked at or after an ISO-8601 time."""
+    since = _time_value(request.arg("since"), "since", "%Y-%m-%dT%H:%M:%SZ")
+    bound = int(since.timestamp() * 1000) if since else 0
+    return {"entries": [dict(e) for e in lab.LEDGER if lab.booked_ms(e) >= bound]}
+
+
+def lab_teams(request: ApiRequest) -> Payload:
+    """``GET /teams``: three teams."""
+    del request
+    return [dict(team) for team in lab.TEAMS]
+
+
+def lab_members(request: ApiRequest) -> Payload:
+    """``GET /teams/{team_id}/members``: 404 for the deleted team."""
+    team = int(request.params["team_id"])
+    if team not in lab.MEMBERS:
+        raise ApiError(404, f"team {team} was deleted")
+    return {"members": [dict(m) for m in lab.MEMBERS[team]]}
+
+
+def lab_conflict(request: ApiRequest) -> Payload:
+    """``GET /conflict``: 409 on every odd call (a retry gets through)."""
+    del request
+    if lab.next_conflict():
+        raise ApiError(409, "busy")
+    return {"data": [dict(lab.LAB_ITEMS[0])]}
+
+
+def lab_forbidden(request: ApiRequest) -> Payload:
+    """``GET /forbidden``: always 403."""
+    del request
+    raise ApiError(403, "missing scope reports:read")
+
+
 def _lab_authenticate(request: ApiRequest) -> None:
     if not _same(request.header("authorization"), lab.TOKEN):
         raise ApiError(401, "send Authorization: Bearer <token>")
@@ -683,6 +732,13 @@ APIS: tuple[Api, ...] = (
         _route("GET", "/reports", lab_reports),
         _route("GET", "/loop", lab_loop),
         _route("GET", "/workspace", lab_workspace),
+        _route("GET", "/ledger", lab_ledger),
+        _route("GET", "/ledger-all", lab_ledger_all),
+        _route("GET", "/ledger-iso", lab_ledger_iso),
+        _route("GET", "/teams", lab_teams),
+        _route("GET", "/teams/{team_id}/members", lab_members),
+        _route("GET", "/conflict", lab_conflict),
+        _route("GET", "/forbidden", lab_forbidden),
     ),
 )
 

@@ -12,7 +12,7 @@ import typing as t
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from tap_builder.checks import is_datetime, is_number
+from tap_builder.checks import duration_seconds, is_datetime, is_number
 from tap_builder.render.literals import py_literal
 from tap_builder.render.naming import NameAllocator, camel_case
 from tap_builder.runtime import variables_in
@@ -107,6 +107,9 @@ class StreamView:
     schema: dict[str, t.Any] = field(default_factory=dict)
     #: Records between STATE messages for sorted streams (None: unsorted).
     state_every: int | None = None
+    #: Class attributes for the record and incremental options, as
+    #: (name, annotation, literal) triples; only the options the spec uses.
+    options: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def needs_url_params(self) -> bool:
@@ -489,7 +492,9 @@ def _stream_view(
         view.paginator = PAGINATORS[stream.pagination.type](stream.pagination, view)
     if incremental is not None and incremental.sorted:
         view.state_every = incremental.state_every or DEFAULT_STATE_EVERY
-    if incremental is not None:
+    view.options = _options(stream)
+    view.schema = _shaped_schema(view.schema, stream, spec)
+    if incremental is not None and incremental.param_name is not None:
         fmt = py_literal(incremental.date_format)
         if incremental.location == "query":
             code = f"self.filter_value(context, {fmt})"
@@ -502,6 +507,84 @@ def _stream_view(
                 Assignment(py_literal(incremental.param_name), code)
             )
     return view
+
+
+def _options(stream: Stream) -> list[tuple[str, str, str]]:
+    """Class attributes for the options a stream uses (none: the defaults)."""
+    found: list[tuple[str, str, str]] = []
+    if stream.record_filter:
+        conditions = tuple((c.field, c.op, c.value) for c in stream.record_filter)
+        found.append(
+            (
+                "record_filter",
+                "tuple[tuple[str, str, t.Any], ...]",
+                py_literal(conditions),
+            )
+        )
+    if stream.remove_fields:
+        found.append(
+            ("remove_fields", "tuple[str, ...]", py_literal(stream.remove_fields))
+        )
+    if stream.add_fields:
+        found.append(("add_fields", "dict[str, t.Any]", py_literal(stream.add_fields)))
+    incremental = stream.incremental
+    if incremental and incremental.lookback:
+        seconds = duration_seconds(incremental.lookback)
+        found.append(("lookback_seconds", "float", py_literal(seconds)))
+    if incremental and incremental.client_filter:
+        found.append(("client_filter", "bool", "True"))
+    if incremental and incremental.replication_key_format:
+        found.append(
+            (
+                "replication_key_format",
+                "str | None",
+                py_literal(incremental.replication_key_format),
+            )
+        )
+    if stream.error_handling:
+        rules = tuple(
+            (r.statuses, r.body_path, r.body_value, r.action, r.message)
+            for r in stream.error_handling
+        )
+        annotation = (
+            "tuple[tuple[tuple[int, ...], str | None, t.Any, str, str | None], ...]"
+        )
+        found.append(("error_rules", annotation, py_literal(rules)))
+    return found
+
+
+_LITERAL_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
+
+
+def _shaped_schema(
+    schema: dict[str, t.Any], stream: Stream, spec: Spec
+) -> dict[str, t.Any]:
+    """The emitted schema: removed fields out, added fields in."""
+    if not (stream.remove_fields or stream.add_fields):
+        return schema
+    result = copy.deepcopy(schema)
+    properties = result.setdefault("properties", {})
+    for name in stream.remove_fields:
+        properties.pop(name, None)
+    for name, value in stream.add_fields.items():
+        if name not in properties:
+            properties[name] = _added_field_schema(value, spec)
+    return result
+
+
+def _added_field_schema(value: object, spec: Spec) -> dict[str, t.Any]:
+    variables = list(variables_in(value))
+    if isinstance(value, str) and len(variables) == 1 and str(variables[0]) == value:
+        parameter = next(
+            (p for p in spec.parameters if p.name == variables[0].name), None
+        )
+        kind = parameter.type if parameter else "string"
+        if kind == "date-time":
+            return {"type": ["string", "null"], "format": "date-time"}
+        return {"type": [kind, "null"]}
+    if value is None:
+        return {"type": ["string", "null"]}
+    return {"type": _LITERAL_TYPES[type(value)]}
 
 
 # --------------------------------------------------------------------------- #

@@ -24,6 +24,9 @@ STREAM_ID_PATTERN = r"^[a-z_][a-z0-9_]*$"
 PARAMETER_NAME_PATTERN = r"^[a-z_][a-z0-9_]*$"
 CONTEXT_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
+#: date_format names: Unix seconds, Unix milliseconds, ISO-8601 (UTC, ``Z``).
+NAMED_DATE_FORMATS = ("timestamp", "timestamp_ms", "iso8601")
+
 #: Settings every generated tap has without declaring them.
 BUILTIN_SETTINGS = (
     "api_url",
@@ -269,7 +272,9 @@ class Incremental(Model):
         "query", description="Where the filter goes."
     )
     replication_key: NonEmpty = Field(description="Record field holding the cursor.")
-    param_name: NonEmpty = Field(description="The API's filter parameter.")
+    param_name: NonEmpty | None = Field(
+        None, description="The API's filter parameter (none: client_filter only)."
+    )
     date_format: NonEmpty = Field(
         "%Y-%m-%dT%H:%M:%SZ",
         description="timestamp (Unix seconds) or a strftime format.",
@@ -283,11 +288,26 @@ class Incremental(Model):
         None,
         description="With sorted: records between STATE messages (default 100).",
     )
+    lookback: NonEmpty | None = Field(
+        None,
+        description="ISO-8601 duration (e.g. P1D, PT6H) subtracted from the "
+        "bookmark before it is sent, to catch late updates.",
+    )
+    replication_key_format: NonEmpty | None = Field(
+        None,
+        description="strptime format of replication-key strings that are not "
+        "ISO-8601; they are emitted as ISO-8601.",
+    )
+    client_filter: StrictBool = Field(
+        False,
+        description="Drop records older than the bookmark in the tap (for APIs "
+        "that do not filter).",
+    )
 
     @field_validator("date_format")
     @classmethod
     def _date_format_known(cls, value: str) -> str:
-        if value == "timestamp":
+        if value in NAMED_DATE_FORMATS:
             return value
         sample = "2001-02-03 04:05:06"
         try:
@@ -296,8 +316,8 @@ class Incremental(Model):
             rendered = value
         if "%" not in value or rendered == value:
             msg = (
-                f"{value!r} is neither 'timestamp' nor a strftime format "
-                f"(e.g. '%Y-%m-%d %H:%M:%S' gives {sample!r})"
+                f"{value!r} is neither one of {', '.join(NAMED_DATE_FORMATS)} nor a "
+                f"strftime format (e.g. '%Y-%m-%d %H:%M:%S' gives {sample!r})"
             )
             raise ValueError(msg)
         return value
@@ -306,6 +326,58 @@ class Incremental(Model):
 # --------------------------------------------------------------------------- #
 # Streams
 # --------------------------------------------------------------------------- #
+
+
+ConditionOp = t.Literal[
+    "==", "!=", "<", "<=", ">", ">=", "in", "not_in", "exists", "missing"
+]
+
+
+class Condition(Model):
+    """``field op value``: keep records where it holds."""
+
+    field: NonEmpty = Field(description="Record field, dotted for nested ones.")
+    op: ConditionOp = Field("==", description="Comparison.")
+    value: Scalar | list[Scalar] = Field(None, description="What to compare with.")
+
+
+class ErrorRule(Model):
+    """An HTTP status (optionally with a body value) and what to do about it."""
+
+    status: StrictInt | tuple[StrictInt, ...] = Field(description="Status code(s).")
+    body_path: NonEmpty | None = Field(
+        None, description="JSONPath into the error body that must match too."
+    )
+    body_value: Scalar = Field(None, description="The value body_path must hold.")
+    action: t.Literal["retry", "ignore", "fail"] = Field(
+        description="retry (transient), ignore (no records, go on), fail (stop)."
+    )
+    message: str | None = Field(None, description="Shown when the rule applies.")
+
+    @property
+    def statuses(self) -> tuple[int, ...]:
+        """The status codes, as a tuple."""
+        return (self.status,) if isinstance(self.status, int) else self.status
+
+
+class RateLimit(Model):
+    """A request budget shared by every stream of the tap."""
+
+    requests_per_second: t.Annotated[float, Field(gt=0)] | None = None
+    requests_per_minute: t.Annotated[float, Field(gt=0)] | None = None
+
+    @property
+    def min_interval(self) -> float:
+        """Seconds between two requests."""
+        per_second = [
+            rate
+            for rate in (
+                self.requests_per_second,
+                (self.requests_per_minute or 0) / 60 or None,
+            )
+            if rate
+        ]
+        return 1 / min(per_second) if per_second else 0.0
 
 
 class Stream(Model):
@@ -343,6 +415,24 @@ class Stream(Model):
         description="Context key -> parent record field (name or $ JSONPath).",
     )
     parent_stream: str | None = Field(None, description="Id of the parent stream.")
+    record_filter: tuple[Condition, ...] = Field(
+        (), description="Keep only records that meet every condition."
+    )
+    add_fields: dict[NonEmpty, Scalar] = Field(
+        default_factory=dict,
+        description="Fields added to every record (values may hold variables).",
+    )
+    remove_fields: tuple[NonEmpty, ...] = Field(
+        (), description="Fields removed from every record (and the schema)."
+    )
+    error_handling: tuple[ErrorRule, ...] = Field(
+        (), description="What to do with given HTTP statuses, checked in order."
+    )
+
+    @field_validator("record_filter", mode="before")
+    @classmethod
+    def _one_condition(cls, value: object) -> object:
+        return [value] if isinstance(value, dict) else value
 
     @field_validator("primary_key", mode="before")
     @classmethod
@@ -393,6 +483,9 @@ class Spec(Model):
     )
     parameters: tuple[Parameter, ...] = Field((), description="Config settings.")
     streams: tuple[Stream, ...] = Field(description="The streams (at least one).")
+    rate_limit: RateLimit | None = Field(
+        None, description="Requests per second/minute, shared by all streams."
+    )
 
     @field_validator("authentication", mode="before")
     @classmethod
