@@ -121,6 +121,8 @@ _FINISH_REASONS = {
     "NextOffsetPaginator": "the response holds no next offset",
     "LimitOffsetPaginator": "the page had fewer records than the limit",
     "SinglePagePaginator": "the stream makes a single request (no pagination)",
+    "CursorPaginator": "the response holds no next cursor",
+    "NextUrlPaginator": "the response gives no next URL",
 }
 
 
@@ -164,12 +166,19 @@ class _RecordingPaginator:
             return
         self._inner.advance(response)
         if self._inner.finished:
-            name = type(self._inner).__name__
-            _decide(
-                entry, "stop: " + _FINISH_REASONS.get(name, "the paginator finished")
-            )
+            stop_rule = getattr(self._inner, "reason", None)
+            _decide(entry, "stop: " + (stop_rule or _finish_reason(self._inner)))
         else:
             _decide(entry, f"next page: {_token_text(self._inner.current_value)}")
+
+
+def _finish_reason(paginator: t.Any) -> str:  # noqa: ANN401
+    """Why a paginator finished, in words (``StopWhen``: its inner one's reason)."""
+    inner = getattr(paginator, "_inner", None)
+    if inner is not None:
+        return _finish_reason(inner)
+    name = type(paginator).__name__
+    return _FINISH_REASONS.get(name, "the paginator finished")
 
 
 def _top_level_keys(response: requests.Response) -> list[str]:

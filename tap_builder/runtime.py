@@ -605,6 +605,8 @@ class StopWhen(BaseAPIPaginator[t.Any]):
         self._pages = 0
         self._records = 0
         self._stopped = False
+        #: Why a rule stopped paging (None while paging goes on).
+        self.reason: str | None = None
 
     @property
     def current_value(self) -> t.Any:  # noqa: ANN401
@@ -628,7 +630,8 @@ class StopWhen(BaseAPIPaginator[t.Any]):
         """Stop when a rule says so, else let the inner paginator advance."""
         self._pages += 1
         self._records += self._records_on_page()
-        if self.stop_reason(response) is not None:
+        self.reason = self.stop_reason(response)
+        if self.reason is not None:
             self._stopped = True
             return
         self._inner.advance(response)

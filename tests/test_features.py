@@ -245,3 +245,28 @@ def test_error_rule_fail_with_message(
     assert run.returncode == 1
     last = [line for line in run.stderr.splitlines() if "ERROR" in line][-1]
     assert "HTTP 403" in last and "ask an admin for the reports:read scope" in last
+
+
+@pytest.mark.parametrize(
+    ("stream", "reason"),
+    [
+        ("events", "the response holds no next cursor"),
+        ("articles", "the response gives no next URL"),
+        ("tags", "the response gives no next URL"),
+        ("reports_has_more", "$.has_more is false"),
+        ("reports_total_pages", "all 4 pages ($.total_pages) read"),
+        ("reports_total", "all 10 records ($.total) read"),
+        ("reports_max_pages", "max_pages (2) reached"),
+    ],
+)
+def test_preview_says_why_paging_stopped(stream: str, reason: str) -> None:
+    """preview names each new pagination option's stop reason."""
+    from tap_builder import load_spec, validate_spec
+    from tap_builder.preview import run_stream
+
+    connector = validate_spec(load_spec(FEATURES / "lab.yaml"))
+    with DemoServer() as server:
+        result = run_stream(
+            connector, stream, demo_config("lab", server.url), limit=None
+        )
+    assert result.stop_reason == reason
