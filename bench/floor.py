@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import requests
@@ -22,26 +23,36 @@ import requests
 Record = dict[str, Any]
 
 
+@dataclass(frozen=True)
 class Codec:
     """Parse a response body; turn a page of messages into one bytes chunk."""
 
-    def __init__(self, lib: str) -> None:
-        if lib == "orjson":
-            import orjson  # only the orjson floor pays for the import
+    loads: Callable[[bytes], Any]
+    chunk: Callable[[list[Record]], bytes]
 
-            self.loads: Callable[[bytes], Any] = orjson.loads
-            self.dumps: Callable[[Record], Any] = orjson.dumps
-            self.newline: str | bytes = b"\n"
-        else:
-            self.loads = json.loads
-            self.dumps = json.dumps
-            self.newline = "\n"
 
-    def chunk(self, messages: list[Record]) -> bytes:
-        """One line per message, encoded once."""
-        newline, dumps = self.newline, self.dumps
-        text = newline.join([dumps(message) for message in messages]) + newline
-        return text if isinstance(text, bytes) else text.encode()
+def json_codec() -> Codec:
+    """The standard library: ``json.dumps`` per message, one encode per page."""
+
+    def chunk(messages: list[Record]) -> bytes:
+        return ("\n".join([json.dumps(m) for m in messages]) + "\n").encode()
+
+    return Codec(json.loads, chunk)
+
+
+def orjson_codec() -> Codec:
+    """orjson: ``orjson.dumps`` per message (bytes), joined per page."""
+    import orjson  # only the orjson floor pays for the import
+
+    dumps = orjson.dumps
+
+    def chunk(messages: list[Record]) -> bytes:
+        return b"\n".join([dumps(m) for m in messages]) + b"\n"
+
+    return Codec(orjson.loads, chunk)
+
+
+CODECS = {"json": json_codec, "orjson": orjson_codec}
 
 
 def record(stream: str, data: Record) -> Record:
@@ -98,14 +109,14 @@ class Floor:
 def main(argv: list[str] | None = None) -> None:
     """Run one floor sync to stdout."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lib", choices=["json", "orjson"], default="json")
+    parser.add_argument("--lib", choices=sorted(CODECS), default="json")
     parser.add_argument("--base-url", required=True)
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--dataset", help="items dataset, e.g. items_100k_p1000")
     target.add_argument("--pc", action="store_true", help="parents and children")
     args = parser.parse_args(argv)
     out = sys.stdout.buffer
-    floor = Floor(args.base_url, Codec(args.lib), out)
+    floor = Floor(args.base_url, CODECS[args.lib](), out)
     if args.pc:
         floor.sync_parent_child()
     else:

@@ -1,24 +1,28 @@
 """Run one contender as a child process and measure it.
 
-Wall time comes from ``perf_counter`` around start and reaping; CPU time (user +
-system) and peak RSS from ``os.wait4``'s resource usage of that child alone. The
-child writes its Singer messages to a file; RECORD lines are counted per stream
-only after the clock has stopped.
+``spawn.py`` starts the contender and measures it: wall time from ``perf_counter``
+around spawn and reaping, CPU time (user + system) and peak RSS from ``os.wait4``'s
+resource usage of that child alone. The child writes its Singer messages to a
+file; RECORD lines are counted per stream only after the clock has stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
-import threading
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _RECORD = re.compile(rb'^\{\s*"type"\s*:\s*"RECORD"\s*,\s*"stream"\s*:\s*"([^"]+)"')
+SPAWN = Path(__file__).resolve().with_name("spawn.py")
 _PROXY_VARS = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 
@@ -55,61 +59,64 @@ def run_measured(
 ) -> Measurement:
     """Run ``command`` with stdout to ``<workdir>/<name>.jsonl``; measure it.
 
-    stderr goes to ``<workdir>/<name>.stderr``. A run that outlives ``timeout_s``
-    is killed (and reported with its signal as a negative exit code).
+    The command runs under ``spawn.py`` (see there why), in its own process group,
+    so a run that outlives ``timeout_s``, or a benchmark that is interrupted, takes
+    the whole group down. stderr goes to ``<workdir>/<name>.stderr``. A killed run
+    is reported with the launcher's exit code (-9) and no CPU or memory figures.
     """
     out_path, err_path = workdir / f"{name}.jsonl", workdir / f"{name}.stderr"
+    result_path = workdir / f"{name}.usage.json"
+    launcher = [sys.executable, "-I", "-S", str(SPAWN), str(result_path)]
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
         process = subprocess.Popen(
-            command,
+            [*launcher, *command],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             cwd=workdir,
             env=child_env(),
+            start_new_session=True,
         )
-        status, usage = _reap(process, timeout_s)
-        wall = time.perf_counter() - started
+        _wait_or_kill(process, timeout_s)
+        elapsed = time.perf_counter() - started
+    usage = _read_usage(result_path, elapsed, process.returncode)
     records = count_records(out_path)
     size = out_path.stat().st_size
     out_path.unlink()  # outputs of the 1M-record runs are large
-    return Measurement(
-        wall_s=wall,
-        user_s=usage.ru_utime,
-        sys_s=usage.ru_stime,
-        max_rss_kb=usage.ru_maxrss,
-        exit_code=os.waitstatus_to_exitcode(status),
-        records=records,
-        output_bytes=size,
-    )
+    return Measurement(**usage, records=records, output_bytes=size)
 
 
-def _reap(
-    process: subprocess.Popen[bytes], timeout_s: float
-) -> tuple[int, os.struct_rusage]:
-    """Wait for ``process`` with ``wait4`` (killing it after ``timeout_s``)."""
-    lock = threading.Lock()
-    reaped = False
-
-    def kill() -> None:
-        with lock:
-            if not reaped:
-                process.kill()
-
-    timer = threading.Timer(timeout_s, kill)
-    timer.start()
+def _wait_or_kill(process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """Wait for the launcher; kill its whole group on timeout or interruption."""
     try:
-        _, status, usage = os.wait4(process.pid, 0)
-        with lock:
-            reaped = True
-    finally:
-        timer.cancel()
-        if not reaped:  # interrupted: do not leave the child running
-            kill()
-            _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return status, usage
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+    except BaseException:  # KeyboardInterrupt, SIGTERM: leave nothing running
+        _kill_group(process)
+        raise
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _read_usage(path: Path, elapsed: float, launcher_exit: int) -> dict[str, Any]:
+    """The launcher's report; without one (killed, crashed), what is known."""
+    try:
+        usage: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {
+            "wall_s": elapsed,
+            "user_s": 0.0,
+            "sys_s": 0.0,
+            "max_rss_kb": 0,
+            "exit_code": launcher_exit or -1,
+        }
+    return usage
 
 
 def count_records(path: Path) -> dict[str, int]:

@@ -100,6 +100,11 @@ def ratio(a: Summary | None, b: Summary | None) -> float | None:
     return a.wall / b.wall
 
 
+def rate(records: int, wall: float) -> str:
+    """Records per second, or n/a for a run without a wall time."""
+    return f"{records / wall:,.0f}" if wall > 0 else "n/a"
+
+
 def _x(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
@@ -124,7 +129,7 @@ def set_table(summaries: list[Summary], dataset: str) -> str:
         records = f"{s.records:,}" + ("" if s.ok else " ⚠")
         lines.append(
             f"| {s.contender} | {records} | {s.wall:.2f} "
-            f"| {min(s.walls):.2f}-{max(s.walls):.2f} | {s.records / s.wall:,.0f} "
+            f"| {min(s.walls):.2f}-{max(s.walls):.2f} | {rate(s.records, s.wall)} "
             f"| {s.cpu:.2f} | {s.rss_mb:.0f} | {_x(ratio(s, floor))} "
             f"| {_x(ratio(s, floor_orjson))} |"
         )
@@ -142,6 +147,8 @@ class MemoryRow:
     @property
     def growth_pct(self) -> float:
         """RSS growth from the small to the large dataset, in percent."""
+        if self.small.rss_mb <= 0:
+            return float("nan")
         return (self.large.rss_mb / self.small.rss_mb - 1) * 100
 
 
@@ -170,7 +177,7 @@ def memory_table(rows: list[MemoryRow], small_label: str, large_label: str) -> s
         lines.append(
             f"| {row.contender}{flag} | {small:.1f} | {large:.1f} "
             f"| {row.growth_pct:+.1f}% | {row.large.wall:.2f} "
-            f"| {row.large.records / row.large.wall:,.0f} |"
+            f"| {rate(row.large.records, row.large.wall)} |"
         )
     return "\n".join(lines)
 

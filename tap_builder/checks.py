@@ -23,7 +23,9 @@ from tap_builder.spec.models import (
     DEFAULT_TYPES,
     CursorPagination,
     HeadersAuth,
+    OAuth2Auth,
     OffsetPagination,
+    SessionAuth,
     Spec,
     Stream,
 )
@@ -60,6 +62,7 @@ def check_spec(spec: Spec, base_dir: Path) -> tuple[list[Found], Checked]:
     found += _parameters(spec)
     found += _variables(spec)
     found += _parents(spec)
+    found += _auth_complete(spec)
     if isinstance(spec.authentication, HeadersAuth):
         for name in spec.authentication.headers:
             if not _HEADER_NAME.match(name):
@@ -119,6 +122,24 @@ def _logo(spec: Spec, base_dir: Path) -> tuple[tuple[bytes, str] | None, str | N
 
 
 # -- ids and parameters ------------------------------------------------------ #
+
+
+def _auth_complete(spec: Spec) -> Iterator[Found]:
+    auth = spec.authentication
+    needs_refresh = isinstance(auth, OAuth2Auth) and auth.grant_type == "refresh_token"
+    if needs_refresh and getattr(auth, "refresh_token", None) is None:
+        yield (
+            ("authentication", "refresh_token"),
+            "required with grant_type: refresh_token",
+        )
+    if isinstance(auth, SessionAuth):
+        if problem := jsonpath_problem(auth.token_selector):
+            yield ("authentication", "token_selector"), problem
+        if not _HEADER_NAME.match(auth.header):
+            yield (
+                ("authentication", "header"),
+                f"{auth.header!r} is not a valid HTTP header name",
+            )
 
 
 def _unique_ids(spec: Spec) -> Iterator[Found]:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from http import HTTPStatus
+from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import msgspec
@@ -508,6 +509,190 @@ class HeadersAuthenticator(requests.auth.AuthBase):
         return request
 
 
+def _post_for_token(
+    url: str,
+    what: str,
+    settings: str,
+    **kwargs: t.Any,  # noqa: ANN401
+) -> t.Any:  # noqa: ANN401
+    """POST to a token or login endpoint (3 attempts on 5xx); the JSON answer.
+
+    Raises:
+        APIError: on a 4xx (naming the settings to check) or after the attempts.
+    """
+    where = redact_url(url)
+    for attempt in range(3):
+        try:
+            response = requests.post(url, timeout=60, **kwargs)
+        except requests.RequestException as exc:
+            if attempt == 2:
+                msg = f"{what} at {where} failed: {describe_failure(exc, 60)}"
+                raise APIError(msg) from None
+            time.sleep(2**attempt)
+            continue
+        if response.status_code >= 500 and attempt < 2:
+            time.sleep(2**attempt)
+            continue
+        if response.status_code >= 400:
+            snippet = redact(response.text[:200].replace("\n", " "))
+            msg = (
+                f"{what} at {where} failed: HTTP {response.status_code} "
+                f"{response.reason}: {snippet}. Check the settings {settings}."
+            )
+            raise APIError(msg)
+        try:
+            return decode_json(response.content)
+        except ValueError:
+            msg = f"{what} at {where} did not answer JSON"
+            raise APIError(msg) from None
+    msg = f"{what} at {where} failed"  # pragma: no cover - the loop returns or raises
+    raise APIError(msg)
+
+
+class OAuth2Authenticator(requests.auth.AuthBase):
+    """OAuth2 bearer tokens from the token endpoint, renewed before they expire.
+
+    With the refresh_token grant and ``refresh_token_file`` set, the newest
+    refresh token is read from that file at start (it wins over the config) and
+    every rotated one is written to it at once, so a rotation is never lost.
+    """
+
+    #: Renew this long before the token expires.
+    MARGIN_SECONDS = 60.0
+
+    def __init__(
+        self,
+        *,
+        token_url: str,
+        grant_type: str,
+        client_id: str,
+        client_secret: str,
+        settings: str,
+        refresh_token: str | None = None,
+        scopes: t.Sequence[str] = (),
+        client_auth: str = "body",
+        extra_params: Mapping[str, t.Any] | None = None,
+        refresh_token_file: str | None = None,
+    ) -> None:
+        self.token_url = token_url
+        self.grant_type = grant_type
+        self.client = (client_id, client_secret)
+        self.settings = settings
+        self.scopes = tuple(scopes)
+        self.client_auth = client_auth
+        self.extra_params = dict(extra_params or {})
+        self.refresh_token_file = refresh_token_file
+        self.refresh_token = self._stored_refresh_token() or refresh_token
+        register_secret(self.refresh_token)
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        with self._lock:
+            if self._token is None or time.monotonic() >= self._expires_at:
+                self._fetch()
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def _fetch(self) -> None:
+        data: dict[str, t.Any] = {"grant_type": self.grant_type, **self.extra_params}
+        if self.grant_type == "refresh_token":
+            data["refresh_token"] = self.refresh_token
+        if self.scopes:
+            data["scope"] = " ".join(self.scopes)
+        auth = None
+        if self.client_auth == "basic":
+            auth = requests.auth.HTTPBasicAuth(*self.client)
+        else:
+            data["client_id"], data["client_secret"] = self.client
+        answer = _post_for_token(
+            self.token_url,
+            "the OAuth2 token request",
+            self.settings,
+            data=data,
+            auth=auth,
+        )
+        token = answer.get("access_token") if isinstance(answer, dict) else None
+        if not token:
+            where = redact_url(self.token_url)
+            msg = f"the OAuth2 token endpoint {where} sent no access_token"
+            raise APIError(msg)
+        register_secret(token)
+        self._token = str(token)
+        lifetime = float(answer.get("expires_in") or 3600)
+        self._expires_at = time.monotonic() + max(
+            0.0, lifetime - min(self.MARGIN_SECONDS, lifetime / 10)
+        )
+        if rotated := answer.get("refresh_token"):
+            register_secret(rotated)
+            self.refresh_token = str(rotated)
+            self._store_refresh_token(self.refresh_token)
+
+    def _stored_refresh_token(self) -> str | None:
+        if not self.refresh_token_file:
+            return None
+        try:
+            data = json.loads(Path(self.refresh_token_file).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        token = data.get("refresh_token") if isinstance(data, dict) else None
+        return str(token) if token else None
+
+    def _store_refresh_token(self, token: str) -> None:
+        if not self.refresh_token_file:
+            return
+        target = Path(self.refresh_token_file)
+        temporary = target.with_name(target.name + ".tmp")
+        temporary.write_text(json.dumps({"refresh_token": token}), encoding="utf-8")
+        temporary.chmod(0o600)
+        temporary.replace(target)
+
+
+class SessionAuthenticator(requests.auth.AuthBase):
+    """Logs in once (POST of credentials), then sends the session token."""
+
+    def __init__(
+        self,
+        *,
+        login_url: str,
+        body: Mapping[str, t.Any],
+        token_selector: str,
+        header: str,
+        prefix: str,
+        settings: str,
+    ) -> None:
+        self.login_url = login_url
+        self.body = dict(body)
+        self.token_selector = token_selector
+        self.header = header
+        self.prefix = prefix
+        self.settings = settings
+        self._token: str | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        with self._lock:
+            if self._token is None:
+                self._token = self._login()
+        request.headers[self.header] = f"{self.prefix}{self._token}"
+        return request
+
+    def _login(self) -> str:
+        answer = _post_for_token(
+            self.login_url, "the login", self.settings, json=self.body
+        )
+        token = _first(self.token_selector, answer)
+        if token in (None, ""):
+            msg = (
+                f"the login at {redact_url(self.login_url)} answered no token at "
+                f"{self.token_selector}"
+            )
+            raise APIError(msg)
+        register_secret(str(token))
+        return str(token)
+
+
 def _first(selector: str, body: t.Any) -> t.Any:  # noqa: ANN401
     return next(iter(extract_jsonpath(selector, input=body)), None)
 
@@ -779,6 +964,17 @@ def describe_failure(exc: BaseException, timeout: float) -> str:
     return f"the request failed ({type(exc).__name__})"
 
 
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
 def _dig(record: Mapping[str, t.Any], path: str) -> t.Any:  # noqa: ANN401
     node: t.Any = record
     for part in path.split("."):
@@ -916,6 +1112,26 @@ class BuilderStream(RESTStream[t.Any]):
         value = self.render_text(template, None)
         register_secret(value)
         return value
+
+    def render_secret_data(self, template: object) -> t.Any:  # noqa: ANN401
+        """Render a JSON value (e.g. a login body); every string in it is secret."""
+        value = render_data(template, self.config, None)
+        for text in _strings(value):
+            register_secret(text)
+        return value
+
+    def resolve_url(self, template: str) -> str:
+        """A URL from the spec: absolute, or a path joined to the base URL."""
+        url = self.render_text(template, None)
+        return self.url_base + url if url.startswith("/") else url
+
+    def shared_authenticator(self, build: t.Callable[[], t.Any]) -> t.Any:  # noqa: ANN401
+        """One authenticator per tap, shared by its streams (tokens are reused)."""
+        shared = getattr(self._tap, "_shared_authenticator", None)
+        if shared is None:
+            shared = build()
+            setattr(self._tap, "_shared_authenticator", shared)  # noqa: B010
+        return shared
 
     def render_fields(
         self, fields: Mapping[str, object], context: Mapping[str, t.Any] | None

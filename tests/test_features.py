@@ -3,6 +3,7 @@ generated, pip-installed and synced against the demo API's lab endpoints."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -270,3 +271,102 @@ def test_preview_says_why_paging_stopped(stream: str, reason: str) -> None:
             connector, stream, demo_config("lab", server.url), limit=None
         )
     assert result.stop_reason == reason
+
+
+def test_oauth2_client_credentials(
+    feature_tap: Callable[[str], InstalledTap], tmp_path: Path
+) -> None:
+    """One token request (Basic client auth, scope, extra field), reused by streams."""
+    from tap_builder.demo import lab
+
+    lab.reset_tokens()
+    with DemoServer() as server:
+        config = {
+            "client_id": lab.CLIENT_ID,
+            "client_secret": lab.CLIENT_SECRET,
+            "api_url": server.url + "/lab/v1",
+        }
+        run = feature_tap("lab_oauth").run(config=config, workdir=tmp_path)
+        requests = server.requests
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.ids("secure") == [1, 2, 3] and run.ids("secure_again") == [1, 2, 3]
+    token_requests = [r for r in requests if r.path == "/lab/v1/oauth/token"]
+    assert len(token_requests) == 1
+    assert token_requests[0].headers["authorization"].startswith("Basic ")
+    assert token_requests[0].body == {
+        "grant_type": "client_credentials",
+        "audience": "lab",
+        "scope": "read",
+    }
+    api = [r for r in requests if r.path == "/lab/v1/secure"]
+    assert {r.headers["authorization"] for r in api} == {"Bearer at-1"}
+    assert lab.CLIENT_SECRET not in run.stdout + run.stderr
+    assert "at-1" not in run.stderr  # access tokens are secrets too
+
+
+def test_oauth2_rotated_refresh_token_is_kept(
+    feature_tap: Callable[[str], InstalledTap], tmp_path: Path
+) -> None:
+    """The rotated refresh token goes to refresh_token_file; the next run uses it."""
+    from tap_builder.demo import lab
+
+    lab.reset_tokens()
+    token_file = tmp_path / "refresh.json"
+    tap = feature_tap("lab_refresh")
+    with DemoServer() as server:
+        config = {
+            "client_id": lab.CLIENT_ID,
+            "client_secret": lab.CLIENT_SECRET,
+            "refresh_token": lab.FIRST_REFRESH_TOKEN,
+            "refresh_token_file": str(token_file),
+            "api_url": server.url + "/lab/v1",
+        }
+        first = tap.run(config=config, workdir=tmp_path)
+        assert first.returncode == 0, first.stderr[-2000:]
+        assert json.loads(token_file.read_text()) == {"refresh_token": "rt-1"}
+        assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+        second = tap.run(config=config, workdir=tmp_path)  # config still says rt-0
+        assert second.returncode == 0, second.stderr[-2000:]
+        assert json.loads(token_file.read_text()) == {"refresh_token": "rt-2"}
+        without_file = {k: v for k, v in config.items() if k != "refresh_token_file"}
+        lost = tap.run(config=without_file, workdir=tmp_path)
+    assert second.ids("secure") == [1, 2, 3]
+    assert lost.returncode == 1
+    last = [line for line in lost.stderr.splitlines() if "ERROR" in line][-1]
+    assert "the OAuth2 token request" in last and "HTTP 400" in last
+    assert "check the settings client_id, client_secret, refresh_token" in last.lower()
+    assert "rt-0" not in lost.stderr and lab.CLIENT_SECRET not in lost.stderr
+
+
+def test_session_login(
+    feature_tap: Callable[[str], InstalledTap], tmp_path: Path
+) -> None:
+    """One login POST; its token goes in the configured header with its prefix."""
+    from tap_builder.demo import lab
+
+    with DemoServer() as server:
+        config = {
+            "username": lab.USERNAME,
+            "password": lab.PASSWORD,
+            "api_url": server.url + "/lab/v1",
+        }
+        run = feature_tap("lab_session").run(config=config, workdir=tmp_path)
+        requests = server.requests
+        config["password"] = "wrong-password"
+        failed = feature_tap("lab_session").run(config=config, workdir=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.ids("secure") == [1, 2, 3]
+    logins = [r for r in requests if r.path == "/lab/v1/login"]
+    assert len(logins) == 1 and logins[0].body == {
+        "username": lab.USERNAME,
+        "password": lab.PASSWORD,
+    }
+    api = [r for r in requests if r.path == "/lab/v1/secure"]
+    assert api[0].headers["authorization"].startswith("Session at-")
+    assert failed.returncode == 1
+    last = [line for line in failed.stderr.splitlines() if "ERROR" in line][-1]
+    assert (
+        "the login" in last
+        and "HTTP 401" in last
+        and "wrong-password" not in failed.stderr
+    )

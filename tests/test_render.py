@@ -245,3 +245,30 @@ def test_hostile_tap_installs_and_reports_text_as_data(
     path, _ = json.loads(out.stdout)
     assert path == "/" + _braced(HOSTILE)
     assert not list(tmp_path.rglob("CANARY")) and not Path("CANARY").exists()
+
+
+FEATURE_SPECS = sorted((SAMPLES / "features").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("spec_path", FEATURE_SPECS, ids=lambda p: p.stem)
+def test_feature_specs_render_code_that_passes_ruff(
+    spec_path: Path, tmp_path: Path
+) -> None:
+    """Every option's generated code compiles and passes ruff."""
+    files = render_package(validate_spec(load_spec(spec_path)))
+    for path, text in files.items():
+        target = tmp_path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            target.write_bytes(text)
+            continue
+        target.write_text(text)
+        if path.suffix == ".py":
+            compile(text, str(path), "exec")
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

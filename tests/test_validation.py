@@ -537,7 +537,8 @@ INVALID = [
     pytest.param(
         variant((f"{INC}.date_format", "YYYY-MM-DD")),
         "streams[0].incremental.date_format",
-        "'YYYY-MM-DD' is neither one of timestamp, timestamp_ms, iso8601 nor a strftime format",
+        "'YYYY-MM-DD' is neither one of timestamp, timestamp_ms, iso8601 "
+        "nor a strftime format",
         id="date-format",
     ),
     pytest.param(

@@ -102,3 +102,46 @@ def reset_conflicts() -> None:
     """Start ``/conflict`` over (its next call answers 409)."""
     with _CONFLICT_LOCK:
         _CONFLICTS["calls"] = 0
+
+
+#: OAuth2 client and session-login credentials the lab accepts.
+CLIENT_ID = "lab-client"
+CLIENT_SECRET = "lab-client-secret"  # noqa: S105 - a demo credential
+USERNAME = "lab-user"
+PASSWORD = "lab-password"  # noqa: S105 - a demo credential
+#: The first refresh token; every use returns a new one and retires the old.
+FIRST_REFRESH_TOKEN = "rt-0"  # noqa: S105 - a demo credential
+
+_TOKENS: dict[str, Any] = {"issued": set(), "refresh": FIRST_REFRESH_TOKEN, "count": 0}
+_TOKEN_LOCK = threading.Lock()
+
+
+def issue_access_token() -> str:
+    """A new access token the lab will accept."""
+    with _TOKEN_LOCK:
+        _TOKENS["count"] += 1
+        token = f"at-{_TOKENS['count']}"
+        _TOKENS["issued"].add(token)
+        return token
+
+
+def is_issued(token: str) -> bool:
+    """Whether the lab issued this access token."""
+    with _TOKEN_LOCK:
+        return token in _TOKENS["issued"]
+
+
+def rotate_refresh_token(given: str) -> str | None:
+    """The next refresh token if ``given`` is the current one, else None."""
+    with _TOKEN_LOCK:
+        if given != _TOKENS["refresh"]:
+            return None
+        number = int(given.removeprefix("rt-")) + 1
+        _TOKENS["refresh"] = f"rt-{number}"
+        return str(_TOKENS["refresh"])
+
+
+def reset_tokens() -> None:
+    """Back to the first refresh token, no access tokens."""
+    with _TOKEN_LOCK:
+        _TOKENS.update(issued=set(), refresh=FIRST_REFRESH_TOKEN, count=0)

@@ -26,7 +26,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 from tap_builder.demo import data, lab
 from tap_builder.demo.configs import API_PREFIXES, DEMO_SETTINGS
@@ -645,7 +645,54 @@ def lab_forbidden(request: ApiRequest) -> Payload:
     raise ApiError(403, "missing scope reports:read")
 
 
+def lab_oauth_token(request: ApiRequest) -> Payload:
+    """``POST /oauth/token``: client_credentials and (rotating) refresh_token grants."""
+    form = request.body if isinstance(request.body, dict) else {}
+    client = _basic_credentials(request) or (
+        form.get("client_id"),
+        form.get("client_secret"),
+    )
+    if client != (lab.CLIENT_ID, lab.CLIENT_SECRET):
+        raise ApiError(401, "invalid_client")
+    grant = form.get("grant_type")
+    if grant == "client_credentials":
+        if form.get("scope") != "read" or form.get("audience") != "lab":
+            raise ApiError(400, "scope read and audience lab are required")
+        return {"access_token": lab.issue_access_token(), "expires_in": 3600}
+    if grant == "refresh_token":
+        rotated = lab.rotate_refresh_token(str(form.get("refresh_token")))
+        if rotated is None:
+            raise ApiError(
+                400, "invalid_grant: the refresh token was used or is unknown"
+            )
+        token = lab.issue_access_token()
+        return {"access_token": token, "expires_in": 3600, "refresh_token": rotated}
+    raise ApiError(400, f"unsupported grant_type {grant!r}")
+
+
+def lab_login(request: ApiRequest) -> Payload:
+    """``POST /login``: a session token for the right username and password."""
+    body = request.body if isinstance(request.body, dict) else {}
+    if (body.get("username"), body.get("password")) != (lab.USERNAME, lab.PASSWORD):
+        raise ApiError(401, "wrong username or password")
+    return {"session": {"token": lab.issue_access_token()}}
+
+
+def lab_secure(request: ApiRequest) -> Payload:
+    """``GET /secure``: needs a token issued by ``/oauth/token`` or ``/login``."""
+    auth = request.header("authorization") or ""
+    scheme, _, token = auth.partition(" ")
+    if scheme not in {"Bearer", "Session"} or not lab.is_issued(token):
+        raise ApiError(401, "send a token from /oauth/token or /login")
+    return {"data": [dict(item) for item in lab.LAB_ITEMS[:3]]}
+
+
+_LAB_OPEN = ("/oauth/token", "/login", "/secure")
+
+
 def _lab_authenticate(request: ApiRequest) -> None:
+    if request.path in _LAB_OPEN:
+        return
     if not _same(request.header("authorization"), lab.TOKEN):
         raise ApiError(401, "send Authorization: Bearer <token>")
     workspace = request.header("x-workspace")
@@ -739,6 +786,9 @@ APIS: tuple[Api, ...] = (
         _route("GET", "/teams/{team_id}/members", lab_members),
         _route("GET", "/conflict", lab_conflict),
         _route("GET", "/forbidden", lab_forbidden),
+        _route("POST", "/oauth/token", lab_oauth_token),
+        _route("POST", "/login", lab_login),
+        _route("GET", "/secure", lab_secure),
     ),
 )
 
@@ -807,10 +857,15 @@ class _HTTPServer(ThreadingHTTPServer):
         """Ignore connection errors (clients closing keep-alive sockets)."""
 
 
-def _parse_body(raw: bytes) -> tuple[Any, str | None]:
-    """The parsed JSON body (None when empty) and an error message, if invalid."""
+def _parse_body(raw: bytes, content_type: str = "") -> tuple[Any, str | None]:
+    """The parsed body (None when empty) and an error message, if invalid.
+
+    Form bodies (OAuth2 token requests) become a dict of their fields.
+    """
     if not raw.strip():
         return None, None
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True)), None
     try:
         return json.loads(raw), None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -839,7 +894,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         query = parse_qs(split.query, keep_blank_values=True)
         headers = {name.lower(): value for name, value in self.headers.items()}
-        body, problem = _parse_body(self._read_body())
+        body, problem = _parse_body(
+            self._read_body(), self.headers.get("Content-Type") or ""
+        )
         path = unquote(split.path)
         request = ApiRequest(self.command, path, query, headers, body, {})
         server = cast(_HTTPServer, self.server)

@@ -25,9 +25,11 @@ from tap_builder.spec.models import (
     LinkHeaderPagination,
     NextUrlPagination,
     NoAuth,
+    OAuth2Auth,
     OffsetPagination,
     PageIncrementPagination,
     Parameter,
+    SessionAuth,
     Spec,
     StopRules,
     Stream,
@@ -226,6 +228,25 @@ def settings(spec: Spec) -> list[Setting]:
         )
     )
     found += _retry_settings()
+    auth = spec.authentication
+    if isinstance(auth, OAuth2Auth) and auth.refresh_token is not None:
+        found.append(
+            Setting(
+                name="refresh_token_file",
+                th_type="th.StringType",
+                meltano_kind="string",
+                label="Refresh Token File",
+                description=(
+                    "A JSON file that keeps the newest OAuth2 refresh token: read at "
+                    "start (it wins over the configured one) and rewritten whenever "
+                    "the API rotates the token."
+                ),
+                required=False,
+                secret=False,
+                default=None,
+                kind="string",
+            )
+        )
     if spec.has_incremental:
         found.append(
             Setting(
@@ -288,9 +309,50 @@ def auth_view(spec: Spec) -> AuthView:
         )
         code = f"HeadersAuthenticator({{{entries}}})"
         return AuthView("HeadersAuthenticator", code, used, (), from_runtime=True)
+    if isinstance(auth, OAuth2Auth):
+        return _oauth2_view(auth, used)
+    if isinstance(auth, SessionAuth):
+        code = (
+            "self.shared_authenticator(lambda: SessionAuthenticator("
+            f"login_url=self.resolve_url({py_literal(auth.login_url)}), "
+            f"body=self.render_secret_data({py_literal(auth.body)}), "
+            f"token_selector={py_literal(auth.token_selector)}, "
+            f"header={py_literal(auth.header)}, prefix={py_literal(auth.prefix)}, "
+            f"settings={py_literal(', '.join(used))}))"
+        )
+        return AuthView("SessionAuthenticator", code, used, (), from_runtime=True)
     if isinstance(auth, NoAuth):
         return AuthView(None, None, (), ())
     t.assert_never(auth)
+
+
+def _oauth2_view(auth: OAuth2Auth, used: tuple[str, ...]) -> AuthView:
+    arguments = [
+        f"token_url=self.resolve_url({py_literal(auth.token_url)})",
+        f"grant_type={py_literal(auth.grant_type)}",
+        f"client_id=self.render_secret({py_literal(auth.client_id)})",
+        f"client_secret=self.render_secret({py_literal(auth.client_secret)})",
+        f"settings={py_literal(', '.join(used))}",
+    ]
+    if auth.refresh_token is not None:
+        arguments += [
+            f"refresh_token=self.render_secret({py_literal(auth.refresh_token)})",
+            'refresh_token_file=self.config.get("refresh_token_file")',
+        ]
+    if auth.scopes:
+        arguments.append(f"scopes={py_literal(auth.scopes)}")
+    if auth.client_auth != "body":
+        arguments.append(f"client_auth={py_literal(auth.client_auth)}")
+    if auth.extra_params:
+        arguments.append(
+            f"extra_params=self.render_data({py_literal(auth.extra_params)}, None)"
+        )
+    code = (
+        "self.shared_authenticator(lambda: OAuth2Authenticator("
+        + ", ".join(arguments)
+        + "))"
+    )
+    return AuthView("OAuth2Authenticator", code, used, (), from_runtime=True)
 
 
 # --------------------------------------------------------------------------- #

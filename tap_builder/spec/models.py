@@ -34,6 +34,7 @@ BUILTIN_SETTINGS = (
     "request_timeout",
     "max_attempts",
     "backoff_seconds",
+    "refresh_token_file",
 )
 #: Response formats the generated tap can decode.
 RESPONSE_FORMATS = ("application/json", "application/x-ndjson", "application/jsonl")
@@ -101,8 +102,51 @@ class HeadersAuth(Model):
     )
 
 
+class OAuth2Auth(Model):
+    """OAuth2 access tokens from a token endpoint, refreshed before they expire."""
+
+    type: t.Literal["oauth2"]
+    grant_type: t.Literal["client_credentials", "refresh_token"] = Field(
+        "client_credentials", description="How tokens are obtained."
+    )
+    token_url: NonEmpty = Field(
+        description="Token endpoint: a URL, or a path joined to the API's base URL."
+    )
+    client_id: NonEmpty = Field(description="Client id, usually {config.client_id}.")
+    client_secret: NonEmpty = Field(description="Client secret.")
+    refresh_token: NonEmpty | None = Field(
+        None, description="With grant_type refresh_token: the refresh token."
+    )
+    scopes: tuple[NonEmpty, ...] = Field((), description="Scopes to request.")
+    client_auth: t.Literal["body", "basic"] = Field(
+        "body", description="Client credentials in the form body or a Basic header."
+    )
+    extra_params: dict[NonEmpty, Scalar] = Field(
+        default_factory=dict, description="More token-request fields (e.g. audience)."
+    )
+
+
+class SessionAuth(Model):
+    """Log in once (POST credentials), then send the session token as a header."""
+
+    type: t.Literal["session"]
+    login_url: NonEmpty = Field(
+        description="Login endpoint: a URL, or a path joined to the API's base URL."
+    )
+    body: dict[NonEmpty, t.Any] = Field(description="JSON body of the login request.")
+    token_selector: NonEmpty = Field(description="JSONPath to the token in the answer.")
+    header: NonEmpty = Field("Authorization", description="Header that carries it.")
+    prefix: str = Field("Bearer ", description="Text before the token in the header.")
+
+
 Authentication = t.Annotated[
-    ApiKeyAuth | BasicAuth | BearerAuth | HeadersAuth | NoAuth,
+    ApiKeyAuth
+    | BasicAuth
+    | BearerAuth
+    | HeadersAuth
+    | OAuth2Auth
+    | SessionAuth
+    | NoAuth,
     Field(discriminator="type"),
 ]
 
