@@ -930,13 +930,22 @@ class APIError(FatalAPIError):
     """A request failed for good; the message is meant for the user."""
 
 
+#: Rate-limit reset headers: seconds until the reset, or its Unix time.
+RESET_HEADERS = ("X-RateLimit-Reset", "RateLimit-Reset", "X-Rate-Limit-Reset")
+
+
 def retry_after_seconds(response: requests.Response | None) -> float | None:
-    """Seconds an API asked us to wait through ``Retry-After`` (seconds or date)."""
+    """Seconds an API asked us to wait.
+
+    ``Retry-After`` (seconds or an HTTP date) first; else, on a 429, an
+    ``X-RateLimit-Reset``-style header (seconds to wait, or the reset's Unix time
+    when the number is larger than a day).
+    """
     if response is None:
         return None
     header = response.headers.get("Retry-After", "").strip()
     if not header:
-        return None
+        return _reset_seconds(response)
     if re.fullmatch(r"\d+(\.\d+)?", header):
         return float(header)
     try:
@@ -946,6 +955,19 @@ def retry_after_seconds(response: requests.Response | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _reset_seconds(response: requests.Response) -> float | None:
+    if response.status_code != HTTPStatus.TOO_MANY_REQUESTS:
+        return None
+    for name in RESET_HEADERS:
+        raw = response.headers.get(name, "").strip()
+        if re.fullmatch(r"\d+(\.\d+)?", raw):
+            value = float(raw)
+            if value > 86400:  # a Unix time
+                value -= dt.datetime.now(dt.UTC).timestamp()
+            return max(0.0, min(value, 3600.0))
+    return None
 
 
 def describe_failure(exc: BaseException, timeout: float) -> str:

@@ -232,6 +232,15 @@ def test_error_rules_ignore_and_retry(records_runs: tuple[Run, Run, list[Any]]) 
     assert "HTTP 409" in first.stderr and "retrying" in first.stderr
 
 
+def test_rate_limit_reset_header_is_honoured(
+    records_runs: tuple[Run, Run, list[Any]],
+) -> None:
+    """A 429 with X-RateLimit-Reset: 1 is retried after that second."""
+    first, _, _ = records_runs
+    assert first.ids("throttled") == [2]
+    assert "attempt 1 failed (429); retrying in 1.00 s" in first.stderr
+
+
 def test_error_rule_fail_with_message(
     feature_tap: Callable[[str], InstalledTap], tmp_path: Path
 ) -> None:

@@ -529,3 +529,34 @@ def test_record_conditions(
 ) -> None:
     """Each record_filter operator, including missing values and type mismatches."""
     assert runtime._holds(value, op, expected) is holds
+
+
+def test_rate_limit_reset_headers() -> None:
+    """On a 429 without Retry-After, X-RateLimit-Reset says how long to wait."""
+    import requests as http
+
+    with rm.Mocker() as mock:
+        soon = int(dt.datetime.now(dt.UTC).timestamp()) + 20
+        mock.get("https://x/a", status_code=429, headers={"X-RateLimit-Reset": "7"})
+        mock.get(
+            "https://x/b", status_code=429, headers={"X-RateLimit-Reset": str(soon)}
+        )
+        mock.get("https://x/c", status_code=500, headers={"X-RateLimit-Reset": "7"})
+        assert retry_after_seconds(http.get("https://x/a", timeout=5)) == 7.0
+        wait = retry_after_seconds(http.get("https://x/b", timeout=5))
+        assert wait is not None and 15 <= wait <= 21
+        assert retry_after_seconds(http.get("https://x/c", timeout=5)) is None
+
+
+def test_429_waits_for_the_rate_limit_reset(
+    stream: ItemsStream, requests_mock: rm.Mocker
+) -> None:
+    """The retry after a 429 honours X-RateLimit-Reset like Retry-After."""
+    requests_mock.get(
+        URL,
+        [
+            {"status_code": 429, "headers": {"X-RateLimit-Reset": "0"}},
+            {"json": {"items": [{"id": 5}]}},
+        ],
+    )
+    assert list(stream.get_records(None)) == [{"id": 5}]

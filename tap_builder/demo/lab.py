@@ -87,7 +87,7 @@ def booked_ms(entry: Record) -> int:
     return int(moment.timestamp() * 1000)
 
 
-_CONFLICTS = {"calls": 0}
+_CONFLICTS = {"calls": 0, "throttled": 0}
 _CONFLICT_LOCK = threading.Lock()
 
 
@@ -98,10 +98,17 @@ def next_conflict() -> bool:
         return _CONFLICTS["calls"] % 2 == 1
 
 
-def reset_conflicts() -> None:
-    """Start ``/conflict`` over (its next call answers 409)."""
+def next_throttle() -> bool:
+    """True on odd calls of ``/throttled`` (the caller answers 429)."""
     with _CONFLICT_LOCK:
-        _CONFLICTS["calls"] = 0
+        _CONFLICTS["throttled"] += 1
+        return _CONFLICTS["throttled"] % 2 == 1
+
+
+def reset_conflicts() -> None:
+    """Start ``/conflict`` and ``/throttled`` over (their next call fails)."""
+    with _CONFLICT_LOCK:
+        _CONFLICTS.update(calls=0, throttled=0)
 
 
 #: OAuth2 client and session-login credentials the lab accepts.

@@ -131,6 +131,7 @@ _ERROR_NAMES = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
+    429: "too_many_requests",
     409: "conflict",
     404: "not_found",
     405: "method_not_allowed",
@@ -639,6 +640,14 @@ def lab_conflict(request: ApiRequest) -> Payload:
     return {"data": [dict(lab.LAB_ITEMS[0])]}
 
 
+def lab_throttled(request: ApiRequest) -> Payload:
+    """``GET /throttled``: 429 with ``X-RateLimit-Reset: 1`` on every odd call."""
+    del request
+    if lab.next_throttle():
+        raise ApiError(429, "slow down", (("X-RateLimit-Reset", "1"),))
+    return {"data": [dict(lab.LAB_ITEMS[1])]}
+
+
 def lab_forbidden(request: ApiRequest) -> Payload:
     """``GET /forbidden``: always 403."""
     del request
@@ -786,6 +795,7 @@ APIS: tuple[Api, ...] = (
         _route("GET", "/teams/{team_id}/members", lab_members),
         _route("GET", "/conflict", lab_conflict),
         _route("GET", "/forbidden", lab_forbidden),
+        _route("GET", "/throttled", lab_throttled),
         _route("POST", "/oauth/token", lab_oauth_token),
         _route("POST", "/login", lab_login),
         _route("GET", "/secure", lab_secure),

@@ -53,7 +53,7 @@ class PagedStream(BenchSDKStream):
         return params
 
     @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
         """Parse the response and yield the records."""
         yield from extract_jsonpath(
             self.records_jsonpath,

@@ -69,7 +69,9 @@ class ParentsStream(PagedStream):
     schema = ITEM_SCHEMA
 
     @override
-    def get_child_context(self, record: Record, context: Context | None) -> dict:
+    def get_child_context(
+        self, record: Record, context: Context | None
+    ) -> dict[str, t.Any]:
         """Hand the parent's id to the children stream."""
         return {"parent_id": record["id"]}
 

@@ -8,6 +8,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 
 from tap_benchsdk import streams
+from tap_benchsdk.client import BenchSDKStream
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -44,7 +45,7 @@ class TapBenchSDK(Tap):
     ).to_dict()
 
     @override
-    def discover_streams(self) -> list[streams.BenchSDKStream]:
+    def discover_streams(self) -> list[BenchSDKStream]:
         """Return the streams of the configured mode."""
         if self.config.get("mode", "items") == "pc":
             return [streams.ParentsStream(self), streams.ChildrenStream(self)]
