@@ -11,11 +11,12 @@ import json
 import re
 import typing as t
 from dataclasses import dataclass
+from functools import lru_cache
 
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext.parser import parse as parse_jsonpath
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from jsonschema import Draft7Validator
+from jsonschema.exceptions import best_match
 
 from tap_builder.runtime import TemplateError, Variable, variables_in
 from tap_builder.spec.models import (
@@ -324,6 +325,7 @@ def _child_context_fields(
 # -- streams ------------------------------------------------------------------ #
 
 
+@lru_cache(maxsize=1024)
 def jsonpath_problem(expression: str) -> str | None:
     """Why ``expression`` is not a JSONPath, or None when it parses."""
     try:
@@ -556,12 +558,23 @@ def _schema_problem(schema: dict[str, t.Any]) -> str | None:
     is_object = types == "object" or (isinstance(types, list) and "object" in types)
     if not is_object or not isinstance(schema.get("properties"), dict):
         return "a record schema must have type: object and a properties mapping"
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        where = "/".join(str(p) for p in exc.path) or "(root)"
-        return f"not a valid JSON Schema at {where}: {exc.message}"
-    return None
+    return _metaschema_problem(json.dumps(schema, sort_keys=True))
+
+
+@lru_cache(maxsize=512)
+def _metaschema_problem(schema_json: str) -> str | None:
+    """Check a schema against the draft-07 metaschema, the dialect Singer uses.
+
+    Cached by the schema's text: specs often share one schema file.
+    """
+    error = best_match(_METASCHEMA.iter_errors(json.loads(schema_json)))
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+    return f"not a valid JSON Schema at {where}: {error.message}"
+
+
+_METASCHEMA = Draft7Validator(Draft7Validator.META_SCHEMA)
 
 
 def _not_in_schema(field: str, properties: dict[str, t.Any]) -> str:

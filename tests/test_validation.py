@@ -196,10 +196,10 @@ INVALID = [
     ),
     # unknown types and literals
     pytest.param(
-        variant(("authentication", {"type": "oauth2"})),
+        variant(("authentication", {"type": "kerberos"})),
         "authentication.type",
-        "'oauth2' is not a known type. "
-        "Use one of: api_key, basic, bearer, headers, none",
+        "'kerberos' is not a known type. "
+        "Use one of: api_key, basic, bearer, headers, oauth2, session, none",
         id="auth-type",
     ),
     pytest.param(
