@@ -417,9 +417,19 @@ def duration_seconds(text: str) -> int | None:
 
 def _incremental_options(stream: Stream, loc: Loc) -> Iterator[Found]:
     incremental = stream.incremental
+    if stream.sync_children == "changed" and incremental is None:
+        yield (
+            (*loc, "sync_children"),
+            ("changed needs an incremental parent (its bookmark tells what changed)"),
+        )
     if incremental is None:
         return
     where: Loc = (*loc, "incremental")
+    if incremental.state == "global" and stream.parent_stream is None:
+        yield (
+            (*where, "state"),
+            "state: global is for child streams (with parent_stream)",
+        )
     if incremental.param_name is None and not incremental.client_filter:
         yield (
             (*where, "param_name"),
@@ -439,6 +449,22 @@ def _incremental_options(stream: Stream, loc: Loc) -> Iterator[Found]:
                 "(e.g. P1D, PT6H, P1DT12H)"
             ),
         )
+    if (incremental.window is None) != (incremental.end_param is None):
+        missing = "end_param" if incremental.end_param is None else "window"
+        yield (
+            (*where, missing),
+            "window and end_param go together: give both or neither",
+        )
+    if incremental.window is not None and not duration_seconds(incremental.window):
+        yield (
+            (*where, "window"),
+            (
+                f"{incremental.window!r} is not a positive ISO-8601 duration "
+                "(e.g. P7D, PT12H)"
+            ),
+        )
+    if incremental.window is not None and incremental.param_name is None:
+        yield (*where, "param_name"), "a window needs param_name for its start"
     fmt = incremental.replication_key_format
     if fmt is not None and "%" not in fmt:
         yield (

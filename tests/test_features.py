@@ -3,6 +3,7 @@ generated, pip-installed and synced against the demo API's lab endpoints."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -379,3 +380,65 @@ def test_session_login(
         and "HTTP 401" in last
         and "wrong-password" not in failed.stderr
     )
+
+
+def test_children_of_changed_parents_and_global_child_state(
+    feature_tap: Callable[[str], InstalledTap], tmp_path: Path
+) -> None:
+    """sync_children: changed skips unchanged parents; state: global: one bookmark."""
+    from tap_builder.demo import lab
+
+    lab.reset_projects()
+    tap = feature_tap("lab_parents")
+    try:
+        with DemoServer() as server:
+            config = {"token": "lab-demo-token", "api_url": server.url + "/lab/v1"}
+            first = tap.run(config=config, workdir=tmp_path)
+            assert first.returncode == 0, first.stderr[-2000:]
+            lab.bump_project(2)
+            server.clear_requests()
+            second = tap.run(config=config, state=first.final_state, workdir=tmp_path)
+            assert second.returncode == 0, second.stderr[-2000:]
+            requests = server.requests
+    finally:
+        lab.reset_projects()
+    assert first.ids("projects") == [1, 2, 3] and first.ids("tasks") == [101, 201, 301]
+    tasks_state = first.final_state["bookmarks"]["tasks"]
+    assert "partitions" not in tasks_state
+    assert tasks_state["replication_key_value"] == "2024-05-03T01:00:00Z"
+    # Second run: project 3 comes again (at the bookmark) but did not change;
+    # project 2 changed, so only its tasks are requested.
+    assert second.ids("projects") == [2, 3]
+    task_paths = [r.path for r in requests if r.path.endswith("/tasks")]
+    assert task_paths == ["/lab/v1/projects/2/tasks"]
+    assert second.ids("tasks") == [202]
+
+
+def test_date_windows_commit_each_slice(
+    feature_tap: Callable[[str], InstalledTap], tmp_path: Path
+) -> None:
+    """window + end_param: contiguous 90-day slices to now, a bookmark after each."""
+    import datetime as dt
+
+    with DemoServer() as server:
+        config = {
+            "token": "lab-demo-token",
+            "api_url": server.url + "/lab/v1",
+            "start_date": "2024-03-01T00:00:00Z",
+        }
+        run = feature_tap("lab_windows").run(config=config, workdir=tmp_path)
+        requests = server.requests
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.ids("range") == ALL_IDS  # each record once
+    slices = [(r.query["from"][0], r.query["to"][0]) for r in requests]
+    assert slices[0] == ("2024-03-01T00:00:00Z", "2024-05-30T00:00:00Z")
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(slices))
+    last_end = dt.datetime.fromisoformat(slices[-1][1])
+    assert dt.datetime.now(dt.UTC) - last_end < dt.timedelta(minutes=5)
+    states = [
+        m["value"]["bookmarks"]["range"] for m in run.messages if m["type"] == "STATE"
+    ]
+    assert (
+        states[0]["replication_key_value"] == "2024-05-30T00:00:00+00:00"
+    )  # after slice 1
+    assert len(states) >= len(slices)

@@ -152,3 +152,58 @@ def reset_tokens() -> None:
     """Back to the first refresh token, no access tokens."""
     with _TOKEN_LOCK:
         _TOKENS.update(issued=set(), refresh=FIRST_REFRESH_TOKEN, count=0)
+
+
+def _projects() -> dict[int, Record]:
+    return {
+        n: {"id": n, "name": f"project {n}", "updated_at": f"2024-05-0{n}T00:00:00Z"}
+        for n in (1, 2, 3)
+    }
+
+
+def _tasks() -> dict[int, list[Record]]:
+    return {
+        n: [
+            {
+                "id": n * 100 + 1,
+                "title": "first",
+                "updated_at": f"2024-05-0{n}T01:00:00Z",
+            }
+        ]
+        for n in (1, 2, 3)
+    }
+
+
+_PROJECTS: dict[str, Any] = {"projects": _projects(), "tasks": _tasks()}
+
+
+def projects() -> list[Record]:
+    """The projects, as they are now."""
+    with _TOKEN_LOCK:
+        return [dict(p) for p in _PROJECTS["projects"].values()]
+
+
+def tasks(project: int) -> list[Record] | None:
+    """A project's tasks (None: no such project)."""
+    with _TOKEN_LOCK:
+        found = _PROJECTS["tasks"].get(project)
+        return None if found is None else [dict(t) for t in found]
+
+
+def bump_project(project: int) -> None:
+    """Change a project: it gets a later updated_at and a new task."""
+    with _TOKEN_LOCK:
+        _PROJECTS["projects"][project]["updated_at"] = "2024-05-10T00:00:00Z"
+        _PROJECTS["tasks"][project].append(
+            {
+                "id": project * 100 + 2,
+                "title": "second",
+                "updated_at": "2024-05-10T01:00:00Z",
+            }
+        )
+
+
+def reset_projects() -> None:
+    """Back to the first three projects and their tasks."""
+    with _TOKEN_LOCK:
+        _PROJECTS.update(projects=_projects(), tasks=_tasks())

@@ -648,6 +648,41 @@ def lab_throttled(request: ApiRequest) -> Payload:
     return {"data": [dict(lab.LAB_ITEMS[1])]}
 
 
+def _since_filter(request: ApiRequest, records: list[Record]) -> list[Record]:
+    since = _time_value(
+        request.arg("updated_since"), "updated_since", "%Y-%m-%dT%H:%M:%SZ"
+    )
+    return _since_iso(records, "updated_at", since)
+
+
+def lab_projects(request: ApiRequest) -> Payload:
+    """``GET /projects?updated_since=``: projects updated at or after."""
+    return {"projects": _since_filter(request, lab.projects())}
+
+
+def lab_tasks(request: ApiRequest) -> Payload:
+    """``GET /projects/{project_id}/tasks?updated_since=``: a project's tasks."""
+    found = lab.tasks(int(request.params["project_id"]))
+    if found is None:
+        raise ApiError(404, "no such project")
+    return {"tasks": _since_filter(request, found)}
+
+
+def lab_range(request: ApiRequest) -> Payload:
+    """``GET /range?from=&to=``: items updated in ``[from, to)`` (ISO-8601)."""
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    low = _time_value(request.arg("from"), "from", fmt)
+    high = _time_value(request.arg("to"), "to", fmt)
+    if low is None or high is None:
+        raise ApiError(400, "from and to are required")
+    items = [
+        dict(item)
+        for item in lab.LAB_ITEMS
+        if low <= datetime.fromisoformat(str(item["updated_at"])) < high
+    ]
+    return {"data": items}
+
+
 def lab_forbidden(request: ApiRequest) -> Payload:
     """``GET /forbidden``: always 403."""
     del request
@@ -796,6 +831,9 @@ APIS: tuple[Api, ...] = (
         _route("GET", "/conflict", lab_conflict),
         _route("GET", "/forbidden", lab_forbidden),
         _route("GET", "/throttled", lab_throttled),
+        _route("GET", "/projects", lab_projects),
+        _route("GET", "/range", lab_range),
+        _route("GET", "/projects/{project_id}/tasks", lab_tasks),
         _route("POST", "/oauth/token", lab_oauth_token),
         _route("POST", "/login", lab_login),
         _route("GET", "/secure", lab_secure),

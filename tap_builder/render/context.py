@@ -22,6 +22,7 @@ from tap_builder.spec.models import (
     BearerAuth,
     CursorPagination,
     HeadersAuth,
+    Incremental,
     LinkHeaderPagination,
     NextUrlPagination,
     NoAuth,
@@ -542,7 +543,8 @@ def _stream_view(
         response_format=stream.response_format,
         unix_timestamp_fields=unix_fields,
         parent_class=class_names[parent.id] if parent else None,
-        flat_state=parent is not None and incremental is None,
+        flat_state=parent is not None
+        and (incremental is None or incremental.state == "global"),
         child_context=dict(stream.child_context),
         body=stream.body,
         paginator=None,
@@ -557,18 +559,24 @@ def _stream_view(
     view.options = _options(stream)
     view.schema = _shaped_schema(view.schema, stream, spec)
     if incremental is not None and incremental.param_name is not None:
-        fmt = py_literal(incremental.date_format)
-        if incremental.location == "query":
-            code = f"self.filter_value(context, {fmt})"
-            view.query_assignments.append(
-                Assignment(py_literal(incremental.param_name), code)
-            )
-        else:
-            code = f"self.filter_value(page.stream_context, {fmt})"
-            view.header_assignments.append(
-                Assignment(py_literal(incremental.param_name), code)
-            )
+        _place_filter(view, incremental)
     return view
+
+
+def _place_filter(view: StreamView, incremental: Incremental) -> None:
+    """The incremental filter (and a window's end) in the query or headers."""
+    fmt = py_literal(incremental.date_format)
+    context = "context" if incremental.location == "query" else "page.stream_context"
+    placed = [(incremental.param_name, f"self.filter_value({context}, {fmt})")]
+    if incremental.end_param is not None:
+        placed.append((incremental.end_param, f"self.window_end({fmt})"))
+    for name, code in placed:
+        target = (
+            view.query_assignments
+            if incremental.location == "query"
+            else view.header_assignments
+        )
+        target.append(Assignment(py_literal(name), code))
 
 
 def _options(stream: Stream) -> list[tuple[str, str, str]]:
@@ -603,6 +611,11 @@ def _options(stream: Stream) -> list[tuple[str, str, str]]:
                 py_literal(incremental.replication_key_format),
             )
         )
+    if incremental and incremental.window:
+        seconds = duration_seconds(incremental.window)
+        found.append(("window_seconds", "float", py_literal(seconds)))
+    if stream.sync_children == "changed":
+        found.append(("children_of_changed_only", "bool", "True"))
     if stream.error_handling:
         rules = tuple(
             (r.statuses, r.body_path, r.body_value, r.action, r.message)

@@ -342,6 +342,19 @@ class Incremental(Model):
         description="strptime format of replication-key strings that are not "
         "ISO-8601; they are emitted as ISO-8601.",
     )
+    end_param: NonEmpty | None = Field(
+        None, description="With window: the API's end-of-range parameter."
+    )
+    window: NonEmpty | None = Field(
+        None,
+        description="ISO-8601 duration: request date slices this long, from the "
+        "bookmark (or start_date) to now; each slice's bookmark is saved as it ends.",
+    )
+    state: t.Literal["per_parent", "global"] = Field(
+        "per_parent",
+        description="On a child stream: one bookmark per parent record, or one "
+        "for the whole stream (bounded state).",
+    )
     client_filter: StrictBool = Field(
         False,
         description="Drop records older than the bookmark in the tap (for APIs "
@@ -459,6 +472,11 @@ class Stream(Model):
         description="Context key -> parent record field (name or $ JSONPath).",
     )
     parent_stream: str | None = Field(None, description="Id of the parent stream.")
+    sync_children: t.Literal["all", "changed"] = Field(
+        "all",
+        description="On an incremental parent: sync children for every record, "
+        "or only for records new or changed since the last run.",
+    )
     record_filter: tuple[Condition, ...] = Field(
         (), description="Keep only records that meet every condition."
     )
