@@ -560,3 +560,36 @@ def test_429_waits_for_the_rate_limit_reset(
         ],
     )
     assert list(stream.get_records(None)) == [{"id": 5}]
+
+
+def test_oauth2_token_is_renewed_before_it_expires(requests_mock: rm.Mocker) -> None:
+    """A token is reused while valid and fetched again once its lifetime is over."""
+    import time as clock
+
+    requests_mock.post(
+        "https://auth.test/token",
+        [
+            {"json": {"access_token": "t1", "expires_in": 0.2}},
+            {"json": {"access_token": "t2"}},
+        ],
+    )
+    auth = runtime.OAuth2Authenticator(
+        token_url="https://auth.test/token",
+        grant_type="client_credentials",
+        client_id="id",
+        client_secret="shh",
+        settings="client_id, client_secret",
+    )
+    first = auth(requests.Request("GET", "https://api.test/x").prepare())
+    again = auth(requests.Request("GET", "https://api.test/x").prepare())
+    clock.sleep(0.25)
+    later = auth(requests.Request("GET", "https://api.test/x").prepare())
+    assert [r.headers["Authorization"] for r in (first, again, later)] == [
+        "Bearer t1",
+        "Bearer t1",
+        "Bearer t2",
+    ]
+    assert requests_mock.call_count == 2
+    assert requests_mock.request_history[0].text == (
+        "grant_type=client_credentials&client_id=id&client_secret=shh"
+    )
