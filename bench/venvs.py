@@ -96,7 +96,7 @@ def setup_sdk_venv(
         log(f"setup: generating {out_dir.name} from {spec.name}")
         requirements += generate_tap(spec, out_dir)
         generated.append(out_dir)
-    log(f"setup: pip install into {venv.name} (first run downloads singer-sdk)")
+    log(f"setup: pip install into {venv.name}")
     pip_install(venv, *dict.fromkeys(requirements))
     local = [str(sdk_tap), *map(str, generated)]
     pip_install(venv, "--no-deps", "--no-build-isolation", "--force-reinstall", *local)
