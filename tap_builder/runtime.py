@@ -445,18 +445,20 @@ def compile_conformer(
     properties: Mapping[str, t.Any] = schema.get("properties", {})
     allowed = frozenset(properties)
     keep_extra = bool(schema.get("additionalProperties"))
-    nested = [
+    nested = tuple(
         (name, fn)
         for name, prop in properties.items()
         if (fn := _nested(prop, on_drop))
-    ]
-    booleans = [
+    )
+    booleans = tuple(
         name
         for name, prop in properties.items()
         if _types(prop) <= {"boolean", "null"} and "boolean" in _types(prop)
-    ]
+    )
 
     def conform(record: dict[str, t.Any]) -> dict[str, t.Any]:
+        if type(record) is not dict:  # a nested value that is not an object
+            return record
         if not keep_extra and not record.keys() <= allowed:
             on_drop(set(record) - allowed)
             record = {key: value for key, value in record.items() if key in allowed}
@@ -482,8 +484,7 @@ def _nested(
     prop: Mapping[str, t.Any], on_drop: t.Callable[[set[str]], None]
 ) -> t.Callable[[t.Any], t.Any] | None:
     if "object" in _types(prop) and prop.get("properties"):
-        inner = compile_conformer(prop, on_drop)
-        return lambda value: inner(value) if isinstance(value, dict) else value
+        return compile_conformer(prop, on_drop)
     items = prop.get("items")
     if "array" in _types(prop) and isinstance(items, dict):
         each = _nested(items, on_drop)
@@ -1434,6 +1435,16 @@ class BuilderStream(RESTStream[t.Any]):
         if self.remove_fields or self.add_fields:
             record = self.transform(record, context)
         return self._conform(record)
+
+    def generate_child_contexts(
+        self,
+        record: dict[str, t.Any],
+        context: t.Any,  # noqa: ANN401
+    ) -> Iterable[t.Any]:
+        """Child contexts, only when the stream has children (else none at all)."""
+        if not self.child_streams:
+            return ()
+        return super().generate_child_contexts(record, context)
 
     def prepare_record(
         self, row: dict[str, t.Any], context: Mapping[str, t.Any] | None
