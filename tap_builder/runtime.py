@@ -142,14 +142,20 @@ def variables_in(value: object) -> Iterator[Variable]:
     Raises:
         TemplateError: on a malformed string.
     """
+    for text in strings_in(value):
+        yield from (p for p in parse_template(text) if isinstance(p, Variable))
+
+
+def strings_in(value: object) -> Iterator[str]:
+    """Every string in ``value``, recursing into JSON objects and arrays."""
     if isinstance(value, str):
-        yield from (p for p in parse_template(value) if isinstance(p, Variable))
+        yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from variables_in(item)
+            yield from strings_in(item)
     elif isinstance(value, list):
         for item in value:
-            yield from variables_in(item)
+            yield from strings_in(item)
 
 
 class MissingValueError(LookupError):
@@ -988,17 +994,6 @@ def describe_failure(exc: BaseException, timeout: float) -> str:
     return f"the request failed ({type(exc).__name__})"
 
 
-def _strings(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
 def _dig(record: Mapping[str, t.Any], path: str) -> t.Any:  # noqa: ANN401
     node: t.Any = record
     for part in path.split("."):
@@ -1146,7 +1141,7 @@ class BuilderStream(RESTStream[t.Any]):
     def render_secret_data(self, template: object) -> t.Any:  # noqa: ANN401
         """Render a JSON value (e.g. a login body); every string in it is secret."""
         value = render_data(template, self.config, None)
-        for text in _strings(value):
+        for text in strings_in(value):
             register_secret(text)
         return value
 
