@@ -29,7 +29,11 @@ def _rendered(stem: str) -> dict[str, str]:
         ):  # a copy of tap_builder/runtime.py (checked below)
             continue
         text = content if isinstance(content, str) else content.hex()
-        out[str(path)] = text.replace(__version__, "{version}")
+        # The tool's version differs between a checkout and an install; the
+        # generated tap's own version (0.1.0) must stay as it is.
+        out[str(path)] = text.replace(
+            f"tap-builder {__version__}", "tap-builder {version}"
+        )
     return out
 
 
