@@ -1572,13 +1572,20 @@ class BuilderStream(RESTStream[t.Any]):
         self, func: t.Callable[..., requests.Response]
     ) -> t.Callable[..., requests.Response]:
         """The SDK's retrying request, ending in one clear error once it gives up."""
-        decorated = super().request_decorator(func)
+
+        def limited(
+            prepared_request: requests.PreparedRequest,
+            context: t.Any,  # noqa: ANN401
+        ) -> requests.Response:
+            wait_for_rate_limit(self.min_request_interval)  # every attempt counts
+            return func(prepared_request, context)
+
+        decorated = super().request_decorator(limited)
 
         def request(
             prepared_request: requests.PreparedRequest,
             context: t.Any,  # noqa: ANN401
         ) -> requests.Response:
-            wait_for_rate_limit(self.min_request_interval)
             try:
                 return decorated(prepared_request, context)
             except RetriableAPIError as exc:

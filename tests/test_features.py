@@ -233,6 +233,15 @@ def test_error_rules_ignore_and_retry(records_runs: tuple[Run, Run, list[Any]]) 
     assert "HTTP 409" in first.stderr and "retrying" in first.stderr
 
 
+def test_rate_limit_spaces_every_request(
+    records_runs: tuple[Run, Run, list[Any]],
+) -> None:
+    """rate_limit: 50 requests per second: no two requests closer than 20 ms."""
+    _, _, requests = records_runs
+    gaps = [b.at - a.at for a, b in itertools.pairwise(requests)]
+    assert len(gaps) >= 5 and min(gaps) >= 0.019
+
+
 def test_rate_limit_reset_header_is_honoured(
     records_runs: tuple[Run, Run, list[Any]],
 ) -> None:

@@ -56,6 +56,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     status: int
+    #: ``time.monotonic()`` when the request arrived.
+    at: float = 0.0
 
 
 # --------------------------------------------------------------------------- #
@@ -939,6 +941,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """Stay quiet: never print requests (they may carry credentials)."""
 
     def _answer(self) -> None:
+        arrived = time.monotonic()
         split = urlsplit(self.path)
         query = parse_qs(split.query, keep_blank_values=True)
         headers = {name.lower(): value for name, value in self.headers.items()}
@@ -952,7 +955,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if fault is not None:
             status = self._inject(fault, request)
             recorded = RecordedRequest(
-                self.command, split.path, query, headers, body, status
+                self.command, split.path, query, headers, body, status, arrived
             )
             server.recorder(recorded)
             return
@@ -961,7 +964,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         else:
             response = _safe_dispatch(request)
         recorded = RecordedRequest(
-            self.command, split.path, query, headers, body, response.status
+            self.command, split.path, query, headers, body, response.status, arrived
         )
         server.recorder(recorded)
         self._send(response)
