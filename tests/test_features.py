@@ -236,10 +236,14 @@ def test_error_rules_ignore_and_retry(records_runs: tuple[Run, Run, list[Any]]) 
 def test_rate_limit_spaces_every_request(
     records_runs: tuple[Run, Run, list[Any]],
 ) -> None:
-    """rate_limit: 50 requests per second: no two requests closer than 20 ms."""
+    """rate_limit: 50 requests per second keeps requests about 20 ms apart.
+
+    Arrival times are taken in the server process, so scheduling may shift one
+    by a few milliseconds; without the limit the gaps are about 1 ms.
+    """
     _, _, requests = records_runs
     gaps = [b.at - a.at for a, b in itertools.pairwise(requests)]
-    assert len(gaps) >= 5 and min(gaps) >= 0.019
+    assert len(gaps) >= 5 and min(gaps) >= 0.015
 
 
 def test_rate_limit_reset_header_is_honoured(
