@@ -246,6 +246,12 @@ def test_rate_limit_spaces_every_request(
     assert len(gaps) >= 5 and min(gaps) >= 0.015
 
 
+def test_json_lines_responses(records_runs: tuple[Run, Run, list[Any]]) -> None:
+    """response_format: application/x-ndjson reads one record per line."""
+    first, _, _ = records_runs
+    assert first.ids("lines") == [1, 2, 3, 4]
+
+
 def test_rate_limit_reset_header_is_honoured(
     records_runs: tuple[Run, Run, list[Any]],
 ) -> None:

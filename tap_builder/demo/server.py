@@ -685,6 +685,13 @@ def lab_range(request: ApiRequest) -> Payload:
     return {"data": items}
 
 
+def lab_lines(request: ApiRequest) -> ApiResponse:
+    """``GET /lines``: JSON Lines, one item per line."""
+    del request
+    items = [dict(item) for item in lab.LAB_ITEMS[:4]]
+    return ApiResponse(200, items, (("Content-Type", "application/x-ndjson"),))
+
+
 def lab_forbidden(request: ApiRequest) -> Payload:
     """``GET /forbidden``: always 403."""
     del request
@@ -835,6 +842,7 @@ APIS: tuple[Api, ...] = (
         _route("GET", "/throttled", lab_throttled),
         _route("GET", "/projects", lab_projects),
         _route("GET", "/range", lab_range),
+        _route("GET", "/lines", lab_lines),
         _route("GET", "/projects/{project_id}/tasks", lab_tasks),
         _route("POST", "/oauth/token", lab_oauth_token),
         _route("POST", "/login", lab_login),
@@ -1019,9 +1027,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return b"".join(chunks)
 
     def _send(self, response: ApiResponse) -> None:
-        payload = json.dumps(response.payload).encode("utf-8")
+        lines = response.status == 200 and dict(response.headers).get("Content-Type")
+        if lines == "application/x-ndjson" and isinstance(response.payload, list):
+            text = "\n".join(json.dumps(item) for item in response.payload) + "\n"
+            payload = text.encode("utf-8")
+        else:
+            payload = json.dumps(response.payload).encode("utf-8")
         self.send_response(response.status)
-        self.send_header("Content-Type", "application/json")
+        if not lines:
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers:
             self.send_header(name, value)
