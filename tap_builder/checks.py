@@ -312,7 +312,10 @@ def _child_context_fields(
     spec: Spec, schemas: dict[str, dict[str, t.Any]]
 ) -> Iterator[Found]:
     for index, stream in enumerate(spec.streams):
-        properties = schemas.get(stream.id, {}).get("properties", {})
+        properties = dict(schemas.get(stream.id, {}).get("properties", {}))
+        parent = spec.stream(stream.parent_stream) if stream.parent_stream else None
+        if parent is not None:  # a child's records also carry its context keys
+            properties.update({key: {} for key in parent.child_context})
         for key, source in stream.child_context.items():
             loc: Loc = ("streams", index, "child_context", key)
             if source.startswith("$"):

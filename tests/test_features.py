@@ -252,6 +252,13 @@ def test_json_lines_responses(records_runs: tuple[Run, Run, list[Any]]) -> None:
     assert first.ids("lines") == [1, 2, 3, 4]
 
 
+def test_error_rule_on_body_value(records_runs: tuple[Run, Run, list[Any]]) -> None:
+    """A 400 whose body says busy is retried (rule with body_path/body_value)."""
+    first, _, _ = records_runs
+    assert first.ids("busy") == [3]
+    assert "the API said busy" in first.stderr
+
+
 def test_rate_limit_reset_header_is_honoured(
     records_runs: tuple[Run, Run, list[Any]],
 ) -> None:
@@ -431,6 +438,12 @@ def test_children_of_changed_parents_and_global_child_state(
     task_paths = [r.path for r in requests if r.path.endswith("/tasks")]
     assert task_paths == ["/lab/v1/projects/2/tasks"]
     assert second.ids("tasks") == [202]
+    # Grandchildren: comments of each synced task, with both context keys.
+    assert first.ids("comments") == [1011, 1012, 2011, 2012, 3011, 3012]
+    assert {(c["project_id"], c["task_id"]) for c in first.records("comments")} == {
+        (1, 101), (2, 201), (3, 301)
+    }  # fmt: skip
+    assert second.ids("comments") == [2021, 2022]
 
 
 def test_date_windows_commit_each_slice(

@@ -87,7 +87,7 @@ def booked_ms(entry: Record) -> int:
     return int(moment.timestamp() * 1000)
 
 
-_CONFLICTS = {"calls": 0, "throttled": 0}
+_CONFLICTS = {"calls": 0, "throttled": 0, "busy": 0}
 _CONFLICT_LOCK = threading.Lock()
 
 
@@ -105,10 +105,17 @@ def next_throttle() -> bool:
         return _CONFLICTS["throttled"] % 2 == 1
 
 
-def reset_conflicts() -> None:
-    """Start ``/conflict`` and ``/throttled`` over (their next call fails)."""
+def next_busy() -> bool:
+    """True on odd calls of ``/busy`` (the caller answers 400 busy)."""
     with _CONFLICT_LOCK:
-        _CONFLICTS.update(calls=0, throttled=0)
+        _CONFLICTS["busy"] += 1
+        return _CONFLICTS["busy"] % 2 == 1
+
+
+def reset_conflicts() -> None:
+    """Start ``/conflict``, ``/throttled`` and ``/busy`` over (next call fails)."""
+    with _CONFLICT_LOCK:
+        _CONFLICTS.update(calls=0, throttled=0, busy=0)
 
 
 #: OAuth2 client and session-login credentials the lab accepts.

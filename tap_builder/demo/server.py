@@ -685,6 +685,22 @@ def lab_range(request: ApiRequest) -> Payload:
     return {"data": items}
 
 
+def lab_busy(request: ApiRequest) -> Payload:
+    """``GET /busy``: 400 with ``{"error": {"code": "busy"}}`` on every odd call."""
+    del request
+    if lab.next_busy():
+        raise ApiError(400, "busy")
+    return {"data": [dict(lab.LAB_ITEMS[2])]}
+
+
+def lab_comments(request: ApiRequest) -> Payload:
+    """``GET /projects/{project_id}/tasks/{task_id}/comments``: two per task."""
+    project, task = int(request.params["project_id"]), int(request.params["task_id"])
+    if task // 100 != project:
+        raise ApiError(404, f"task {task} is not in project {project}")
+    return {"comments": [{"id": task * 10 + n, "text": f"c{n}"} for n in (1, 2)]}
+
+
 def lab_lines(request: ApiRequest) -> ApiResponse:
     """``GET /lines``: JSON Lines, one item per line."""
     del request
@@ -843,6 +859,8 @@ APIS: tuple[Api, ...] = (
         _route("GET", "/projects", lab_projects),
         _route("GET", "/range", lab_range),
         _route("GET", "/lines", lab_lines),
+        _route("GET", "/busy", lab_busy),
+        _route("GET", "/projects/{project_id}/tasks/{task_id}/comments", lab_comments),
         _route("GET", "/projects/{project_id}/tasks", lab_tasks),
         _route("POST", "/oauth/token", lab_oauth_token),
         _route("POST", "/login", lab_login),
