@@ -1520,7 +1520,7 @@ class BuilderStream(RESTStream[t.Any]):
         context: dict[str, t.Any] = {}
         for key, source in fields.items():
             if source.startswith("$"):
-                value = next(iter(extract_jsonpath(source, input=dict(record))), None)
+                value = _first(source, dict(record))
             else:
                 value = record.get(source)
             if value is None:

@@ -505,9 +505,7 @@ def _field_schema(schema: dict[str, t.Any], source: str) -> dict[str, t.Any]:
     return copy.deepcopy(node)
 
 
-def stream_views(
-    connector: Connector, base_class: str, names: NameAllocator
-) -> list[StreamView]:
+def stream_views(connector: Connector, names: NameAllocator) -> list[StreamView]:
     """One view per stream, in spec order."""
     spec = connector.spec
     class_names = {s.id: names.take(camel_case(s.id) + "Stream") for s in spec.streams}
@@ -673,7 +671,7 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
     names = NameAllocator()
     tap_class = names.take("Tap" + camel_case(spec.tap_id))
     base_class = names.take(camel_case(spec.tap_id) + "Stream")
-    streams = stream_views(connector, base_class, names)
+    streams = stream_views(connector, names)
     paginator_types = sorted(
         {
             name
@@ -683,6 +681,7 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         }
     )
     auth = auth_view(spec)
+    tap_settings = settings(spec)
     return {
         "spec": spec,
         "package": spec.package,
@@ -690,7 +689,7 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "tap_class": tap_class,
         "base_class": base_class,
         "streams": streams,
-        "settings": settings(spec),
+        "settings": tap_settings,
         "auth": auth,
         "sdk_paginators": [
             p
@@ -702,7 +701,6 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "sdk_requirement": SDK_REQUIREMENT,
         "sdk_test_requirement": SDK_TEST_REQUIREMENT,
         "tool_version": tool_version,
-        "has_children": any(s.parent_class for s in streams),
         "type_imports": _type_imports(streams),
         "needs_override": any(
             s.paginator
@@ -712,7 +710,7 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
             or s.child_context
             for s in streams
         ),
-        "meltano": meltano_plugin(spec),
+        "meltano": meltano_plugin(spec, tap_settings),
         "logo_src": logo_source(connector),
     }
 
@@ -749,10 +747,10 @@ def _type_imports(streams: list[StreamView]) -> dict[str, list[str]]:
     return {module: names for module, names in found.items() if names}
 
 
-def meltano_plugin(spec: Spec) -> dict[str, t.Any]:
+def meltano_plugin(spec: Spec, tap_settings: list[Setting]) -> dict[str, t.Any]:
     """The extractor entry of ``meltano.yml`` (plain data, dumped as YAML)."""
     entries: list[dict[str, t.Any]] = []
-    for setting in settings(spec):
+    for setting in tap_settings:
         entry: dict[str, t.Any] = {
             "name": setting.name,
             "kind": setting.meltano_kind,
