@@ -22,14 +22,17 @@ The stream classes in ``streams.py`` only declare what the spec says.
 from __future__ import annotations
 
 import atexit
+import base64
 import copy
 import datetime as dt
 import decimal
 import json
 import logging
+import os
 import random
 import re
 import sys
+import tempfile
 import threading
 import time
 import typing as t
@@ -39,12 +42,22 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from http import HTTPStatus
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import (
+    parse_qsl,
+    quote,
+    quote_plus,
+    urlencode,
+    urljoin,
+    urlsplit,
+    urlunsplit,
+)
 
 import msgspec
 import requests
 import singer_sdk.singerlib as singer
+import urllib3
 from singer_sdk import RESTStream
+from singer_sdk.authenticators import BasicAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -66,10 +79,12 @@ __all__ = [
     "parse_datetime",
     "parse_template",
     "redact",
+    "register_basic_credentials",
     "register_secret",
     "render_data",
     "render_text",
     "run_cli",
+    "secret_forms",
     "to_text",
     "unix_to_iso",
 ]
@@ -346,12 +361,46 @@ _SECRETS: set[str] = set()
 _MASK = "***"
 
 
+def secret_forms(value: object) -> set[str]:
+    """Every form in which a secret value can show up in text.
+
+    The value itself (numbers and booleans as their text), its JSON-escaped form,
+    and its URL-encoded forms (``%20`` and ``+`` for spaces, ``/`` kept or not,
+    upper- and lower-case hex).
+    """
+    if value is None or isinstance(value, bool | dict | list) or value == "":
+        return set()
+    text = to_text(value)
+    if not text:
+        return set()
+    forms = {text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+    for safe in ("", "/"):
+        forms.add(quote(text, safe=safe))
+        forms.add(quote_plus(text, safe=safe))
+    forms |= {re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), f) for f in forms}
+    return {form for form in forms if form}
+
+
 def register_secret(value: object) -> None:
-    """Remember a secret value so that :func:`redact` hides it everywhere."""
-    if isinstance(value, str) and value:
-        _SECRETS.add(value)
-        _SECRETS.add(quote(value, safe=""))
-        _SECRETS.add(quote(value, safe="").replace("%20", "+"))
+    """Remember a secret value so that :func:`redact` hides it everywhere.
+
+    Strings, numbers and booleans are registered with every form
+    :func:`secret_forms` knows; a JSON object or array registers each of its
+    values.
+    """
+    if isinstance(value, dict | list):
+        for item in value.values() if isinstance(value, dict) else value:
+            register_secret(item)
+        return
+    _SECRETS.update(secret_forms(value))
+
+
+def register_basic_credentials(username: str, password: str) -> None:
+    """Register a Basic credential pair: each value and the base64 header value."""
+    register_secret(username)
+    register_secret(password)
+    pair = f"{username}:{password}".encode()
+    register_secret(base64.b64encode(pair).decode("ascii"))
 
 
 def redact(text: str) -> str:
@@ -362,12 +411,27 @@ def redact(text: str) -> str:
     return text
 
 
+def excerpt(text: str, length: int) -> str:
+    """The start of ``text`` for a message: secrets masked first, then cut.
+
+    Masking before cutting means a secret that straddles the cut is still
+    caught; control characters are shown escaped (an API cannot write to the
+    terminal through an error message).
+    """
+    longest = max(map(len, _SECRETS), default=0)
+    shown = redact(text[: length + longest])[:length].replace("\n", " ")
+    return "".join(
+        char if char.isprintable() or char == " " else repr(char)[1:-1]
+        for char in shown
+    )
+
+
 def redact_url(url: str, secret_params: Iterable[str] = ()) -> str:
     """Redact secrets in a URL, masking the named query parameters outright."""
     parts = urlsplit(url)
     hidden = set(secret_params)
     query = [
-        (name, _MASK if name in hidden else value)
+        (name, _MASK if name in hidden else redact(value))
         for name, value in parse_qsl(parts.query, keep_blank_values=True)
     ]
     masked = urlunsplit(parts._replace(query=urlencode(query, safe="*")))
@@ -397,6 +461,9 @@ _ENCODER = msgspec.json.Encoder(decimal_format="number")
 _SIMPLE_SELECTOR = re.compile(r"^\$((?:\.[A-Za-z_][A-Za-z0-9_]*)*)\[\*\]$")
 
 
+_TOO_DEEP = "JSON nested too deeply to read"
+
+
 def decode_json(data: bytes | str) -> t.Any:  # noqa: ANN401
     """Decode JSON keeping decimals exact.
 
@@ -407,6 +474,8 @@ def decode_json(data: bytes | str) -> t.Any:  # noqa: ANN401
         return _DECODER.decode(data)
     except msgspec.DecodeError as exc:
         raise ValueError(str(exc)) from None
+    except RecursionError:
+        raise ValueError(_TOO_DEEP) from None
 
 
 def selector_keys(selector: str) -> tuple[str, ...] | None:
@@ -502,6 +571,233 @@ def _nested(
 
 
 # --------------------------------------------------------------------------- #
+# Guarded HTTP: credentials only to the API's origin, bounded answers
+# --------------------------------------------------------------------------- #
+
+Origin = tuple[str, str, int]
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Headers that carry credentials whatever the authentication type.
+ALWAYS_CREDENTIAL_HEADERS = ("Authorization", "Proxy-Authorization", "Cookie")
+
+
+def origin_of(url: str) -> Origin:
+    """``(scheme, host, port)`` of a URL, with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme, 0)
+
+
+def show_origin(origin: Origin) -> str:
+    """``https://api.example.com`` (the port only when it is not the default)."""
+    scheme, host, port = origin
+    shown = f"[{host}]" if ":" in host else host
+    if port != _DEFAULT_PORTS.get(scheme):
+        shown += f":{port}"
+    return f"{scheme}://{shown}"
+
+
+def host_allowed(origin: Origin, allowed_hosts: Iterable[str]) -> bool:
+    """Whether ``origin`` matches an ``allowed_hosts`` entry.
+
+    An entry is a host (any port), ``host:port``, or ``*.domain`` (subdomains of
+    domain, not domain itself).
+    """
+    _, host, port = origin
+    for entry in allowed_hosts:
+        name, _, wanted = entry.lower().rpartition(":")
+        if not name or not wanted.isdigit():  # no port in the entry
+            name, wanted = entry.lower(), ""
+        if wanted and int(wanted) != port:
+            continue
+        name = name.strip("[]")
+        if name.startswith("*."):
+            if host.endswith(name[1:]) and host != name[2:]:
+                return True
+        elif host == name:
+            return True
+    return False
+
+
+class OriginError(FatalAPIError):
+    """A request would carry credentials to another origin; it was not sent."""
+
+
+class ResponseTooLargeError(FatalAPIError):
+    """An answer was larger than the response size limit; reading stopped."""
+
+
+class DeadlineExceededError(requests.exceptions.Timeout):
+    """An answer took longer than the total deadline (even if bytes kept coming)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on one request: answer size (decompressed) and total seconds."""
+
+    max_bytes: int = 256 * 1024 * 1024
+    max_seconds: float = 900.0
+
+
+def _read_some(response: requests.Response) -> bytes:
+    """The next bytes of a streamed body as soon as any arrive (decompressed).
+
+    ``read1`` returns what the socket has instead of waiting for a full chunk,
+    so the caller can check its deadline between reads; decompression is
+    bounded per call. urllib3's errors become the ones requests raises.
+    """
+    try:
+        return bytes(response.raw.read1(1 << 16, decode_content=True))
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(exc, response=response) from None
+    except urllib3.exceptions.ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc, response=response) from None
+    except urllib3.exceptions.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc, response=response) from None
+    except urllib3.exceptions.SSLError as exc:
+        raise requests.exceptions.SSLError(exc, response=response) from None
+
+
+class GuardedSession(requests.Session):
+    """A ``requests.Session`` that keeps credentials at home and bounds answers.
+
+    Every request it sends, redirects included, is checked against the home
+    origin (scheme, host, port): there it goes as prepared. A request to another
+    origin is refused with :class:`OriginError`, unless its host is in
+    ``allowed_hosts``; then it goes without credentials (every credential
+    header, and query parameters that carry keys, removed). An HTTPS home never
+    sends anything over plain HTTP.
+
+    Bodies are read as they arrive, decompressed size included, and reading
+    stops with a clear error past ``limits.max_bytes`` or ``limits.max_seconds``
+    (a server trickling bytes cannot hold a request open).
+    """
+
+    def __init__(
+        self,
+        *,
+        home: str,
+        owner: str,
+        limits: Limits,
+        allowed_hosts: Iterable[str] = (),
+        credential_headers: Iterable[str] = (),
+        credential_params: Iterable[str] = (),
+        hint: str = "",
+    ) -> None:
+        super().__init__()
+        self.home = origin_of(home)
+        self.owner = owner
+        self.limits = limits
+        self.allowed_hosts = tuple(allowed_hosts)
+        self.credential_headers = {
+            name.lower() for name in (*ALWAYS_CREDENTIAL_HEADERS, *credential_headers)
+        }
+        self.credential_params = set(credential_params)
+        self.hint = hint
+        self._redirected = False
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        **kwargs: t.Any,  # noqa: ANN401
+    ) -> requests.Response:
+        """Send ``request`` (and follow redirects) under the origin rule."""
+        allow_redirects = bool(kwargs.pop("allow_redirects", True))
+        kwargs.pop("stream", None)
+        self._guard(request)
+        hooks, request.hooks = request.hooks, {"response": []}
+        deadline = time.monotonic() + self.limits.max_seconds
+        try:
+            response = super().send(
+                request, allow_redirects=False, stream=True, **kwargs
+            )
+        finally:
+            request.hooks = hooks
+        self._read(response, deadline)
+        for hook in hooks.get("response", []):  # as requests' dispatch_hook
+            response = hook(response, **kwargs) or response
+        if not (allow_redirects and response.is_redirect):
+            return response
+        self._redirected = True
+        try:
+            history: list[requests.Response] = [response]
+            history += self.resolve_redirects(response, request, **kwargs)
+        finally:
+            self._redirected = False
+        final = history.pop()
+        final.history = history
+        return final
+
+    def _guard(self, request: requests.PreparedRequest) -> None:
+        url = str(request.url)
+        target = origin_of(url)
+        if target == self.home:
+            return
+        how = "redirected" if self._redirected else "sent to"
+        home, there = show_origin(self.home), show_origin(target)
+        if self.home[0] == "https" and target[0] != "https":
+            msg = (
+                f"{self.owner}: the API {how} {there}, which is not HTTPS; "
+                f"refused, so that nothing goes unencrypted (the API is {home})"
+            )
+            raise OriginError(msg)
+        if not host_allowed(target, self.allowed_hosts):
+            hint = self.hint or (
+                f"if {there} really belongs to the API, list {target[1]!r} in the "
+                "spec's allowed_hosts (requests to it carry no credentials)"
+            )
+            msg = (
+                f"{self.owner}: the API {how} {there}, but credentials go only to "
+                f"{home}; refused ({hint})"
+            )
+            raise OriginError(msg)
+        for name in list(request.headers):
+            if name.lower() in self.credential_headers:
+                del request.headers[name]
+        if self.credential_params:
+            parts = urlsplit(url)
+            query = [
+                (name, value)
+                for name, value in parse_qsl(parts.query, keep_blank_values=True)
+                if name not in self.credential_params
+            ]
+            request.url = urlunsplit(parts._replace(query=urlencode(query)))
+
+    def _read(self, response: requests.Response, deadline: float) -> None:
+        """Read the whole body within the size and time limits."""
+        limit = self.limits.max_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            response.close()
+            raise ResponseTooLargeError(self._too_large(response))
+        body = bytearray()
+        try:
+            while chunk := _read_some(response):
+                body += chunk
+                if len(body) > limit:
+                    raise ResponseTooLargeError(self._too_large(response))
+                if time.monotonic() > deadline:
+                    seconds = self.limits.max_seconds
+                    msg = f"no complete answer within {seconds:g} s"
+                    raise DeadlineExceededError(msg, response=response)
+        except BaseException:
+            response.close()
+            raise
+        response._content = bytes(body)  # what requests itself sets
+
+    def _too_large(self, response: requests.Response) -> str:
+        where = redact_url(response.url, self.credential_params)
+        megabytes = self.limits.max_bytes / 1024 / 1024
+        return (
+            f"{self.owner}: the answer from {where} is larger than {megabytes:g} MB "
+            "(the max_response_mb setting); reading stopped"
+        )
+
+
+# --------------------------------------------------------------------------- #
 # Authentication and pagination beyond the SDK's classes
 # --------------------------------------------------------------------------- #
 
@@ -517,6 +813,10 @@ class HeadersAuthenticator(requests.auth.AuthBase):
         return request
 
 
+#: Bounds on token and login answers.
+TOKEN_LIMITS = Limits(max_bytes=1024 * 1024, max_seconds=120.0)
+
+
 def _post_for_token(
     url: str,
     what: str,
@@ -529,9 +829,18 @@ def _post_for_token(
         APIError: on a 4xx (naming the settings to check) or after the attempts.
     """
     where = redact_url(url)
+    session = GuardedSession(
+        home=url,
+        owner=what,
+        limits=TOKEN_LIMITS,
+        hint=(
+            "a token or login request follows no redirect to another origin, as it "
+            "would re-send the credentials; set its URL to the address that answers"
+        ),
+    )
     for attempt in range(3):
         try:
-            response = requests.post(url, timeout=60, **kwargs)
+            response = session.post(url, timeout=60, **kwargs)
         except requests.RequestException as exc:
             if attempt == 2:
                 msg = f"{what} at {where} failed: {describe_failure(exc, 60)}"
@@ -542,7 +851,7 @@ def _post_for_token(
             time.sleep(2**attempt)
             continue
         if response.status_code >= 400:
-            snippet = redact(response.text[:200].replace("\n", " "))
+            snippet = excerpt(response.text, 200)
             msg = (
                 f"{what} at {where} failed: HTTP {response.status_code} "
                 f"{response.reason}: {snippet}. Check the settings {settings}."
@@ -594,6 +903,7 @@ class OAuth2Authenticator(requests.auth.AuthBase):
         register_secret(self.refresh_token)
         self._token: str | None = None
         self._expires_at = 0.0
+        self._folder_checked = False
         self._lock = threading.Lock()
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -605,6 +915,7 @@ class OAuth2Authenticator(requests.auth.AuthBase):
 
     def _fetch(self) -> None:
         data: dict[str, t.Any] = {"grant_type": self.grant_type, **self.extra_params}
+        self._check_token_folder()
         if self.grant_type == "refresh_token":
             data["refresh_token"] = self.refresh_token
         if self.scopes:
@@ -628,7 +939,7 @@ class OAuth2Authenticator(requests.auth.AuthBase):
             raise APIError(msg)
         register_secret(token)
         self._token = str(token)
-        lifetime = float(answer.get("expires_in") or 3600)
+        lifetime = _lifetime(answer.get("expires_in"), self.token_url)
         self._expires_at = time.monotonic() + max(
             0.0, lifetime - min(self.MARGIN_SECONDS, lifetime / 10)
         )
@@ -641,20 +952,114 @@ class OAuth2Authenticator(requests.auth.AuthBase):
         if not self.refresh_token_file:
             return None
         try:
-            data = json.loads(Path(self.refresh_token_file).read_text(encoding="utf-8"))
+            with Path(self.refresh_token_file).open("rb") as file:
+                data = json.loads(file.read(64 * 1024))
         except (OSError, ValueError):
             return None
         token = data.get("refresh_token") if isinstance(data, dict) else None
         return str(token) if token else None
 
+    def _check_token_folder(self) -> None:
+        """Before a rotating token is spent, make sure its successor can be saved.
+
+        Raises:
+            APIError: when no file can be created next to ``refresh_token_file``
+                (the current token still works then: nothing was rotated yet).
+        """
+        if not self.refresh_token_file or self._folder_checked:
+            return
+        target = Path(self.refresh_token_file)
+        try:
+            handle, probe = tempfile.mkstemp(prefix=".probe-", dir=target.parent)
+            os.close(handle)
+            Path(probe).unlink()
+        except OSError as exc:
+            msg = (
+                f"cannot save rotated refresh tokens to {target} "
+                f"({exc.strerror or exc}); fix the folder or the refresh_token_file "
+                "setting first (no token was requested, the current one still works)"
+            )
+            raise APIError(msg) from None
+        self._folder_checked = True
+
     def _store_refresh_token(self, token: str) -> None:
+        """Write the token to ``refresh_token_file``: 0600 from creation, atomically.
+
+        Raises:
+            APIError: when it cannot be written there; the token is then kept in a
+                fallback file (named in the message) so that it is not lost.
+        """
         if not self.refresh_token_file:
             return
         target = Path(self.refresh_token_file)
-        temporary = target.with_name(target.name + ".tmp")
-        temporary.write_text(json.dumps({"refresh_token": token}), encoding="utf-8")
-        temporary.chmod(0o600)
-        temporary.replace(target)
+        content = json.dumps({"refresh_token": token}).encode()
+        try:
+            _write_private(target, content)
+        except OSError as exc:
+            fallback = _fallback_token_file(target.name, content)
+            where = (
+                f"it was saved to {fallback} instead"
+                if fallback
+                else ("it could not be saved anywhere else either")
+            )
+            msg = (
+                f"the API rotated the refresh token, but {target} cannot be written "
+                f"({exc.strerror or exc}); {where}: move that file to {target} "
+                "before the next run"
+            )
+            raise APIError(msg) from None
+
+
+def _lifetime(value: object, token_url: str) -> float:
+    """Seconds an access token lives (``expires_in``; 3600 when absent).
+
+    Raises:
+        APIError: when ``expires_in`` is not a sane number of seconds.
+    """
+    if value is None or value == "":
+        return 3600.0
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        seconds = float("nan")
+    if isinstance(value, bool) or not 0 <= seconds <= 10 * 365 * 86400:
+        msg = (
+            f"the OAuth2 token endpoint {redact_url(token_url)} answered expires_in "
+            f"{to_text(value)[:40]!r}, which is not a number of seconds"
+        )
+        raise APIError(msg)
+    return seconds
+
+
+def _write_private(target: Path, content: bytes) -> None:
+    """Replace ``target`` with ``content`` atomically; readable by the owner only.
+
+    The temporary file is created with mode 0600 and ``O_EXCL`` under a random
+    name (no planted file or symlink is followed); ``os.replace`` swaps it in.
+    """
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _fallback_token_file(name: str, content: bytes) -> Path | None:
+    """Keep a token that could not be saved where configured; None if impossible."""
+    for folder in (Path.cwd(), Path.home(), Path(tempfile.gettempdir())):
+        try:
+            handle, path = tempfile.mkstemp(prefix=f"{name}.", dir=folder)
+            with os.fdopen(handle, "wb") as file:
+                file.write(content)
+        except OSError:
+            continue
+        return Path(path)
+    return None
 
 
 class SessionAuthenticator(requests.auth.AuthBase):
@@ -705,8 +1110,11 @@ def _first(selector: str, body: t.Any) -> t.Any:  # noqa: ANN401
     return next(iter(extract_jsonpath(selector, input=body)), None)
 
 
-class _TokenPaginator(BaseAPIPaginator[t.Any]):
-    """A paginator whose tokens must never repeat (a repeat would loop forever)."""
+class TokenPaginator(BaseAPIPaginator[t.Any]):
+    """A paginator whose tokens must never repeat (a repeat would loop forever).
+
+    Subclasses pass every token they read through :meth:`_checked`.
+    """
 
     def __init__(self, decode: t.Callable[[requests.Response], t.Any]) -> None:
         super().__init__(None)
@@ -727,7 +1135,7 @@ class _TokenPaginator(BaseAPIPaginator[t.Any]):
         return token
 
 
-class CursorPaginator(_TokenPaginator):
+class CursorPaginator(TokenPaginator):
     """The next cursor from the body (JSONPath) or a response header."""
 
     def __init__(
@@ -748,7 +1156,7 @@ class CursorPaginator(_TokenPaginator):
         return self._checked(_first(str(self._selector), self._decode(response)))
 
 
-class NextUrlPaginator(_TokenPaginator):
+class NextUrlPaginator(TokenPaginator):
     """The next page's URL: from the body (JSONPath) or a ``Link: rel="next"``."""
 
     def __init__(
@@ -974,13 +1382,15 @@ def _reset_seconds(response: requests.Response) -> float | None:
             value = float(raw)
             if value > 86400:  # a Unix time
                 value -= dt.datetime.now(dt.UTC).timestamp()
-            return max(0.0, min(value, 3600.0))
+            return max(0.0, value)
     return None
 
 
 def describe_failure(exc: BaseException, timeout: float) -> str:
     """What went wrong with a request that got no usable answer, in words."""
     text = str(exc)
+    if isinstance(exc, DeadlineExceededError):
+        return f"{exc} (the max_request_seconds setting)"
     if isinstance(exc, requests.Timeout):
         return f"no answer within {timeout} s (the request_timeout setting)"
     if "Name or service not known" in text or "Failed to resolve" in text:
@@ -1103,6 +1513,17 @@ class BuilderStream(RESTStream[t.Any]):
     children_of_changed_only: t.ClassVar[bool] = False
     #: Seconds between two requests of the whole tap (0: no limit).
     min_request_interval: t.ClassVar[float] = 0
+    #: Hosts besides the API's own that next-page URLs and redirects may lead to
+    #: (the spec's ``allowed_hosts``); requests to them carry no credentials.
+    allowed_hosts: t.ClassVar[tuple[str, ...]] = ()
+    #: Request headers that carry credentials (besides ``Authorization``).
+    credential_headers: t.ClassVar[tuple[str, ...]] = ()
+    #: Bounds, overridden by the max_response_mb, max_request_seconds and
+    #: max_retry_wait settings: answer size, seconds per request in all (however
+    #: slowly the bytes come), the longest wait an API may ask for before a retry.
+    max_response_mb: t.ClassVar[float] = 256.0
+    max_request_seconds: t.ClassVar[float] = 900.0
+    max_retry_wait: t.ClassVar[float] = 600.0
 
     def __init__(self, tap: Tap, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
         super().__init__(tap, *args, **kwargs)
@@ -1121,6 +1542,29 @@ class BuilderStream(RESTStream[t.Any]):
         self._dropped: set[str] = set()
         #: When the current page was read: the records' ``time_extracted``.
         self._extracted_at = dt.datetime.now(dt.UTC)
+        self._guarded_session: GuardedSession | None = None
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """The stream's :class:`GuardedSession` (credentials stay at the API)."""
+        if self._guarded_session is None:
+            self._guarded_session = GuardedSession(
+                home=self.url_base,
+                owner=f"stream {self.name!r}",
+                limits=Limits(
+                    max_bytes=int(self._setting("max_response_mb") * 1024 * 1024),
+                    max_seconds=self._setting("max_request_seconds"),
+                ),
+                allowed_hosts=self.allowed_hosts,
+                credential_headers=self.credential_headers,
+                credential_params=self.secret_query_params,
+            )
+        return self._guarded_session
+
+    def _setting(self, name: str) -> float:
+        """A numeric built-in setting: the config's value, else the class default."""
+        value = self.config.get(name)
+        return float(getattr(self, name) if value is None else value)
 
     # -- rendering ---------------------------------------------------------- #
 
@@ -1137,6 +1581,13 @@ class BuilderStream(RESTStream[t.Any]):
         value = self.render_text(template, None)
         register_secret(value)
         return value
+
+    def basic_authenticator(self, username: str, password: str) -> BasicAuthenticator:
+        """HTTP Basic authentication; both values and the header are secrets."""
+        user = self.render_text(username, None)
+        secret = self.render_text(password, None)
+        register_basic_credentials(user, secret)
+        return BasicAuthenticator(username=user, password=secret)
 
     def render_secret_data(self, template: object) -> t.Any:  # noqa: ANN401
         """Render a JSON value (e.g. a login body); every string in it is secret."""
@@ -1376,7 +1827,7 @@ class BuilderStream(RESTStream[t.Any]):
                 f"{head}. Check the stream path {self.path!r} and the base URL "
                 "(the api_url setting overrides it)."
             )
-        snippet = redact(response.text[:200].replace("\n", " "))
+        snippet = excerpt(response.text, 200)
         return f"{head}: {snippet}" if snippet else head
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
@@ -1404,12 +1855,13 @@ class BuilderStream(RESTStream[t.Any]):
                 body = [decode_json(line) for line in lines if line.strip()]
             else:
                 body = decode_json(response.content)
-        except ValueError:
+        except ValueError as exc:
             kind = response.headers.get("Content-Type", "no content type")
-            first = redact(response.text[:80])
+            first = excerpt(response.text, 80)
             where = redact_url(response.url, self.secret_query_params)
+            what = "is not JSON" if str(exc) != _TOO_DEEP else f"holds {_TOO_DEEP}"
             msg = (
-                f"stream {self.name!r}: the response from {where} is not JSON "
+                f"stream {self.name!r}: the response from {where} {what} "
                 f"({kind}); it starts with {first!r}"
             )
             raise RetriableAPIError(msg, response) from None
@@ -1539,9 +1991,18 @@ class BuilderStream(RESTStream[t.Any]):
         """Exponential backoff with jitter, or exactly what ``Retry-After`` says."""
         exception = yield 0.0
         attempt = 0
+        cap = self._setting("max_retry_wait")
         while True:
             response = getattr(exception, "response", None)
             wait = retry_after_seconds(response)
+            if wait is not None and not wait <= cap:
+                shown = f"{wait:.0f} s" if wait < 1e15 else "forever"
+                msg = (
+                    f"stream {self.name!r}: the API asked to wait {shown} before "
+                    f"retrying, longer than max_retry_wait ({cap:g} s); stopping "
+                    "instead of waiting (run later, or raise the setting)"
+                )
+                raise APIError(msg)
             if wait is None:
                 base = float(
                     self.config.get("backoff_seconds", self.backoff_base_seconds)
@@ -1621,12 +2082,155 @@ class BuilderStream(RESTStream[t.Any]):
 # --------------------------------------------------------------------------- #
 
 
+class UsageError(Exception):
+    """A file given on the command line cannot be used; the message says why."""
+
+
+#: The largest config or state file read (bytes).
+MAX_FILE_BYTES = 16 * 1024 * 1024
+#: State keys whose values become incremental filters.
+_BOOKMARK_KEYS = ("replication_key_value", "starting_replication_value")
+
+
+def _option_values(args: list[str], option: str) -> list[str]:
+    """Values of ``--option VALUE`` / ``--option=VALUE`` in ``args``."""
+    found: list[str] = []
+    for index, arg in enumerate(args):
+        if arg == option and index + 1 < len(args):
+            found.append(args[index + 1])
+        elif arg.startswith(option + "="):
+            found.append(arg.split("=", 1)[1])
+    return found
+
+
+def read_json_arg(path: str, what: str) -> t.Any:  # noqa: ANN401
+    """A JSON file named on the command line, read with a size bound.
+
+    Raises:
+        UsageError: when it is missing, not a regular file, too large or not JSON.
+    """
+    file = Path(path)
+    try:
+        if not file.is_file():
+            msg = f"the {what} file {path} does not exist or is not a regular file"
+            raise UsageError(msg)
+        with file.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        msg = f"cannot read the {what} file {path}: {exc.strerror or exc}"
+        raise UsageError(msg) from None
+    if len(data) > MAX_FILE_BYTES:
+        msg = f"the {what} file {path} is larger than {MAX_FILE_BYTES // 2**20} MB"
+        raise UsageError(msg)
+    try:
+        return json.loads(data)
+    except RecursionError:
+        msg = f"the {what} file {path} is nested too deeply"
+        raise UsageError(msg) from None
+    except ValueError as exc:
+        msg = f"the {what} file {path} is not JSON: {exc}"
+        raise UsageError(msg) from None
+
+
+def state_problems(state: object) -> list[str]:
+    """What is wrong with a Singer state for this tap (empty when it is usable).
+
+    Checks the layout the SDK reads (``bookmarks`` -> stream -> values, with
+    ``partitions`` of ``context`` + values) and that every bookmark is a
+    date-time or a Unix timestamp the tap can turn into a filter.
+    """
+    if not isinstance(state, dict):
+        return [f"the state must be a JSON object, not {type(state).__name__}"]
+    bookmarks = state.get("bookmarks", {})
+    if not isinstance(bookmarks, dict):
+        return ["bookmarks: must be an object of stream names"]
+    problems: list[str] = []
+    for stream, stream_state in bookmarks.items():
+        where = f"bookmarks.{stream}"
+        if not isinstance(stream_state, dict):
+            problems.append(f"{where}: must be an object")
+            continue
+        problems += _bookmark_problems(stream_state, where)
+        partitions = stream_state.get("partitions", [])
+        if not isinstance(partitions, list):
+            problems.append(f"{where}.partitions: must be a list")
+            continue
+        for index, partition in enumerate(partitions):
+            here = f"{where}.partitions[{index}]"
+            if not isinstance(partition, dict) or not isinstance(
+                partition.get("context", {}), dict
+            ):
+                problems.append(f"{here}: must be an object with a context object")
+                continue
+            problems += _bookmark_problems(partition, here)
+    return problems
+
+
+def _bookmark_problems(values: Mapping[str, t.Any], where: str) -> list[str]:
+    problems: list[str] = []
+    for key in _BOOKMARK_KEYS:
+        value = values.get(key)
+        if value is None:
+            continue
+        try:
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise TypeError
+            parse_datetime(value)
+        except (TypeError, ValueError, OverflowError, OSError):
+            problems.append(
+                f"{where}.{key}: {json.dumps(value, default=str)[:60]} is not a "
+                "date-time or Unix "
+                "timestamp the tap can use"
+            )
+    return problems
+
+
+def check_arguments(tap_class: type[Tap], args: list[str]) -> None:
+    """Read the config and state files first, so their problems are clear.
+
+    Secret settings are registered before the SDK validates the config, so a
+    config error never shows a secret value.
+
+    Raises:
+        UsageError: naming the file and what is wrong with it.
+    """
+    properties = tap_class.config_jsonschema.get("properties", {})
+    secrets = [name for name, prop in properties.items() if prop.get("secret")]
+    prefix = tap_class.name.upper().replace("-", "_")
+    for name in secrets:
+        register_secret(os.environ.get(f"{prefix}_{name.upper()}"))
+    for path in _option_values(args, "--config"):
+        if path == "ENV":
+            continue
+        config = read_json_arg(path, "config")
+        if not isinstance(config, dict):
+            msg = f"the config file {path} must hold a JSON object"
+            raise UsageError(msg)
+        for name in secrets:
+            register_secret(config.get(name))
+    for path in _option_values(args, "--state"):
+        if problems := state_problems(read_json_arg(path, "state")):
+            msg = (
+                f"the state file {path}: "
+                + "; ".join(problems)
+                + (". Fix or remove these entries (or start without --state)")
+            )
+            raise UsageError(msg)
+
+
 def run_cli(tap_class: type[Tap]) -> None:
-    """Run the tap's command line; API failures end in one clear line and exit 1."""
+    """Run the tap's command line; failures end in one clear line and exit 1.
+
+    Set ``TAP_DEBUG=1`` in the environment to see tracebacks of unexpected errors.
+    """
     install_log_redaction()
     logger = logging.getLogger(tap_class.name)
     try:
+        check_arguments(tap_class, sys.argv[1:])
         tap_class.cli()
+    except UsageError as exc:
+        logger.error("%s", redact(str(exc)))
+        sys.exit(1)
     except (FatalAPIError, RetriableAPIError) as exc:
         logger.error("%s", redact(str(exc)))
         sys.exit(1)
@@ -1634,4 +2238,13 @@ def run_cli(tap_class: type[Tap]) -> None:
         request = getattr(exc, "request", None)
         url = redact_url(request.url) if request is not None and request.url else ""
         logger.error("request to %s failed: %s", url, describe_failure(exc, 0))
+        sys.exit(1)
+    except (ArithmeticError, LookupError, RecursionError, TypeError, ValueError) as exc:
+        if os.environ.get("TAP_DEBUG"):
+            raise
+        logger.error(
+            "unexpected %s: %s (set TAP_DEBUG=1 for the traceback)",
+            type(exc).__name__,
+            excerpt(str(exc), 300),
+        )
         sys.exit(1)

@@ -57,8 +57,9 @@ FULL_IDS: dict[str, dict[str, list[Any]]] = {
 
 #: Built-in settings: api_url always, start_date where a stream is incremental.
 RETRY = {"request_timeout", "max_attempts", "backoff_seconds"}
-BUILTINS = {stem: {"api_url", "start_date"} | RETRY for stem in FULL_IDS} | {
-    "openlib": {"api_url"} | RETRY
+BOUNDS = {"max_retry_wait", "max_response_mb", "max_request_seconds"}
+BUILTINS = {stem: {"api_url", "start_date"} | RETRY | BOUNDS for stem in FULL_IDS} | {
+    "openlib": {"api_url"} | RETRY | BOUNDS
 }
 
 #: Settings the SDK adds for its capabilities (stream maps, flattening, batch).

@@ -142,6 +142,8 @@ class AuthView:
     secret_query_params: tuple[str, ...]
     #: The class comes from the package's runtime module, not the SDK.
     from_runtime: bool = False
+    #: Request headers that carry credentials, besides ``Authorization``.
+    credential_headers: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- #
@@ -192,6 +194,15 @@ def _retry_settings() -> list[Setting]:
         ("backoff_seconds", "th.NumberType", "decimal", "Backoff Seconds", 1,
          "First wait before a retry; it doubles (with jitter) up to 60 s. "
          "A Retry-After header from the API wins."),
+        ("max_retry_wait", "th.NumberType", "decimal", "Max Retry Wait", 600,
+         "Longest wait in seconds a Retry-After or rate-limit reset header may ask "
+         "for; a longer one stops the sync with a clear error instead of sleeping."),
+        ("max_response_mb", "th.NumberType", "decimal", "Max Response MB", 256,
+         "Largest answer (decompressed) in MB; reading stops with a clear error "
+         "beyond it."),
+        ("max_request_seconds", "th.NumberType", "decimal", "Max Request Seconds",
+         900, "Seconds one request may take in all, however slowly the answer "
+         "arrives (request_timeout bounds each wait for data)."),
     )  # fmt: skip
     return [
         Setting(
@@ -291,12 +302,12 @@ def auth_view(spec: Spec) -> AuthView:
             f"location={py_literal(location)})"
         )
         query = (auth.name,) if auth.location == "query" else ()
-        return AuthView("APIKeyAuthenticator", code, used, query)
+        headers = () if query else (auth.name,)
+        return AuthView("APIKeyAuthenticator", code, used, query, False, headers)
     if isinstance(auth, BasicAuth):
         code = (
-            "BasicAuthenticator("
-            f"username=self.render_secret({py_literal(auth.username)}), "
-            f"password=self.render_secret({py_literal(auth.password)}))"
+            f"self.basic_authenticator({py_literal(auth.username)}, "
+            f"{py_literal(auth.password)})"
         )
         return AuthView("BasicAuthenticator", code, used, ())
     if isinstance(auth, BearerAuth):
@@ -309,7 +320,9 @@ def auth_view(spec: Spec) -> AuthView:
             for name, value in auth.headers.items()
         )
         code = f"HeadersAuthenticator({{{entries}}})"
-        return AuthView("HeadersAuthenticator", code, used, (), from_runtime=True)
+        return AuthView(
+            "HeadersAuthenticator", code, used, (), True, tuple(auth.headers)
+        )
     if isinstance(auth, OAuth2Auth):
         return _oauth2_view(auth, used)
     if isinstance(auth, SessionAuth):
@@ -321,7 +334,7 @@ def auth_view(spec: Spec) -> AuthView:
             f"header={py_literal(auth.header)}, prefix={py_literal(auth.prefix)}, "
             f"settings={py_literal(', '.join(used))}))"
         )
-        return AuthView("SessionAuthenticator", code, used, (), from_runtime=True)
+        return AuthView("SessionAuthenticator", code, used, (), True, (auth.header,))
     if isinstance(auth, NoAuth):
         return AuthView(None, None, (), ())
     t.assert_never(auth)
@@ -712,6 +725,7 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         ),
         "meltano": meltano_plugin(spec, tap_settings),
         "logo_src": logo_source(connector),
+        "allowed_hosts": tuple(getattr(spec, "allowed_hosts", ())),
     }
 
 

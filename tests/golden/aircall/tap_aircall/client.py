@@ -26,4 +26,4 @@ class AircallStream(BuilderStream):
     @override
     def authenticator(self) -> BasicAuthenticator:
         """Authenticate every request."""
-        return BasicAuthenticator(username=self.render_secret("{config.api_id}"), password=self.render_secret("{config.api_token}"))
+        return self.basic_authenticator("{config.api_id}", "{config.api_token}")

@@ -26,4 +26,4 @@ class ChargebeeStream(BuilderStream):
     @override
     def authenticator(self) -> BasicAuthenticator:
         """Authenticate every request."""
-        return BasicAuthenticator(username=self.render_secret("{config.site_api_key}"), password=self.render_secret(""))
+        return self.basic_authenticator("{config.site_api_key}", "")

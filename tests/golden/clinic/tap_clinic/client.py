@@ -21,6 +21,7 @@ class ClinicStream(BuilderStream):
 
     base_url: t.ClassVar[str] = "https://api.clinicdesk.example.com/v1"
     auth_settings: t.ClassVar[tuple[str, ...]] = ("access_token",)
+    credential_headers: t.ClassVar[tuple[str, ...]] = ("Authorization",)
 
     @property
     @override

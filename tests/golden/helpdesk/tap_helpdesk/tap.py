@@ -81,6 +81,27 @@ class TapHelpdesk(Tap):
             description="First wait before a retry; it doubles (with jitter) up to 60 s. A Retry-After header from the API wins.",
         ),
         th.Property(
+            "max_retry_wait",
+            th.NumberType,
+            default=600,
+            title="Max Retry Wait",
+            description="Longest wait in seconds a Retry-After or rate-limit reset header may ask for; a longer one stops the sync with a clear error instead of sleeping.",
+        ),
+        th.Property(
+            "max_response_mb",
+            th.NumberType,
+            default=256,
+            title="Max Response MB",
+            description="Largest answer (decompressed) in MB; reading stops with a clear error beyond it.",
+        ),
+        th.Property(
+            "max_request_seconds",
+            th.NumberType,
+            default=900,
+            title="Max Request Seconds",
+            description="Seconds one request may take in all, however slowly the answer arrives (request_timeout bounds each wait for data).",
+        ),
+        th.Property(
             "start_date",
             th.DateTimeType,
             title="Start Date",

@@ -7,7 +7,8 @@ import sys
 import typing as t
 
 from singer_sdk.helpers.jsonpath import extract_jsonpath
-from singer_sdk.pagination import BaseAPIPaginator
+
+from tap_openlib.runtime import TokenPaginator
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -20,20 +21,19 @@ if t.TYPE_CHECKING:
     import requests
 
 
-class NextOffsetPaginator(BaseAPIPaginator[t.Any]):
+class NextOffsetPaginator(TokenPaginator):
     """Offsets read from each response; the first request sends none.
 
     The next offset may be a number or an opaque string. Paging stops when it is
-    missing, null or empty.
+    missing, null or empty; an offset the API already sent stops the sync (it
+    would loop).
     """
 
     def __init__(self, selector: str, decode: Callable[[requests.Response], t.Any]) -> None:
-        super().__init__(None)
+        super().__init__(decode)
         self._selector = selector
-        self._decode = decode
 
     @override
     def get_next(self, response: requests.Response) -> t.Any | None:
         body = self._decode(response)
-        value = next(iter(extract_jsonpath(self._selector, input=body)), None)
-        return None if value in (None, "") else value
+        return self._checked(next(iter(extract_jsonpath(self._selector, input=body)), None))

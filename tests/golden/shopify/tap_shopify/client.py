@@ -21,6 +21,7 @@ class ShopifyStream(BuilderStream):
 
     base_url: t.ClassVar[str] = "https://{config.store_name}.myshopify.com/admin/api/2024-01"
     auth_settings: t.ClassVar[tuple[str, ...]] = ("access_token",)
+    credential_headers: t.ClassVar[tuple[str, ...]] = ("X-Shopify-Access-Token",)
 
     @property
     @override
