@@ -79,7 +79,7 @@ def test_https_never_goes_to_plain_http_even_to_an_allowed_host() -> None:
 
 def test_same_host_plain_http_is_refused_too() -> None:
     session = _session()
-    with pytest.raises(OriginError, match="http://api.example.com, which is not HTTPS"):
+    with pytest.raises(OriginError, match=r"api\.example\.com, which is not HTTPS"):
         session._guard(_prepared("http://api.example.com/v1/items", {}))
 
 
