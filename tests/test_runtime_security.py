@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tap_builder import runtime
 from tap_builder.runtime import (
@@ -257,3 +259,74 @@ def test_refresh_token_file_is_written_privately_and_atomically(tmp_path: Path) 
 )
 def test_state_problems(state: object, problems: list[str]) -> None:
     assert state_problems(state) == problems
+
+
+# --------------------------------------------------------------------------- #
+# Property tests: whatever a state file or a response body holds, the runtime
+# answers with its own clear errors, never an unexpected exception.
+# --------------------------------------------------------------------------- #
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "bookmarks",
+                    "partitions",
+                    "context",
+                    "replication_key_value",
+                    "starting_replication_value",
+                    "a",
+                    "b",
+                ]
+            )
+            | st.text(max_size=5),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_any_state_gives_problems_or_none_never_an_exception(state: object) -> None:
+    problems = state_problems(state)
+    assert all(isinstance(p, str) and p for p in problems)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300) | JSON_VALUES.map(lambda v: json.dumps(v).encode()))
+def test_any_state_file_is_read_or_refused_clearly(
+    tmp_path_factory, data: bytes
+) -> None:
+    path = tmp_path_factory.mktemp("state") / "state.json"
+    path.write_bytes(data)
+    try:
+        state = runtime.read_json_arg(str(path), "state")
+    except runtime.UsageError as exc:
+        assert str(exc).startswith(f"the state file {path}")
+        return
+    state_problems(state)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(max_size=200)
+    | JSON_VALUES.map(lambda v: json.dumps(v).encode())
+    | st.integers(min_value=1, max_value=200_000).map(lambda n: b"[" * n + b"]" * n)
+)
+def test_any_response_body_decodes_or_is_a_value_error(body: bytes) -> None:
+    try:
+        decoded = runtime.decode_json(body)
+    except ValueError:
+        return
+    for selector in ("$[*]", "$.items[*]", "$.a.b[*]", "$..id"):
+        runtime.select_records(decoded, selector)
