@@ -1289,6 +1289,7 @@ class BufferedWriter(GenericSingerWriter[bytes, t.Any]):
         self._buffer = bytearray()
         self._prefixes: dict[str, bytes] = {}
         self._stamp: tuple[object, bytes] | None = None
+        self._schemas: dict[str, bytes] = {}
         atexit.register(self.flush)
 
     def serialize_message(self, message: t.Any) -> bytes:  # noqa: ANN401
@@ -1296,8 +1297,18 @@ class BufferedWriter(GenericSingerWriter[bytes, t.Any]):
         return _ENCODER.encode(message.to_dict())
 
     def write_message(self, message: t.Any) -> None:  # noqa: ANN401
-        """Buffer a message; STATE messages go out at once, after what came before."""
+        """Buffer a message; STATE messages go out at once, after what came before.
+
+        A SCHEMA message that repeats the stream's previous one is dropped: the
+        SDK writes one each time a child stream syncs for a parent record.
+        """
         buffer = self._buffer
+        if type(message) is singer.SchemaMessage:
+            encoded = self.serialize_message(message)
+            if self._schemas.get(message.stream) != encoded:
+                self._schemas[message.stream] = encoded
+                buffer += encoded + b"\n"
+            return
         if type(message) is singer.RecordMessage and message.version is None:
             buffer += self._prefix(message.stream)
             _ENCODER.encode_into(message.record, buffer, -1)
@@ -1701,7 +1712,8 @@ class BuilderStream(RESTStream[t.Any]):
             yield from super().get_records(context)
             return
         low = parse_datetime(start) - dt.timedelta(seconds=self.lookback_seconds)
-        now = dt.datetime.now(dt.UTC)
+        # whole seconds: every date format can send the slice end exactly
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         step = dt.timedelta(seconds=self.window_seconds)
         while low < now:
             high = min(low + step, now)
@@ -1716,11 +1728,26 @@ class BuilderStream(RESTStream[t.Any]):
     def _commit_window(
         self, context: Mapping[str, t.Any] | None, end: dt.datetime
     ) -> None:
+        """Move the bookmark to the end of a finished slice and write STATE.
+
+        The bookmark means "everything before it was requested": the slice end,
+        not the newest record (a record newer than the slice end may have been
+        sent, but the range after the end was not asked for yet). The progress
+        markers of the slice are dropped, so the SDK's final state keeps the
+        last slice end; the bookmark never moves backwards.
+        """
         state = self.get_context_state(context)
-        value = end.isoformat()
-        if self.is_timestamp_replication_key:
-            state["replication_key"] = self.replication_key
-            state["replication_key_value"] = value
+        state.pop("progress_markers", None)
+        current = state.get("replication_key_value")
+        value: t.Any = (
+            end.isoformat()
+            if self.is_timestamp_replication_key
+            else int(end.timestamp())  # a Unix-timestamp key keeps numbers
+        )
+        if current is not None and _as_key(current) >= _as_key(value):
+            value = current
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = value
         self._tap.write_message(
             singer.StateMessage(value=copy.deepcopy(self.tap_state))
         )

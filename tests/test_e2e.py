@@ -140,6 +140,9 @@ def test_full_sync_then_incremental_sync(
     for stream, ids in FULL_IDS[stem].items():
         assert set(_ids(second, stream)) <= set(ids)
     assert SECOND_SYNC[stem](second)
+    for run in (first, second):  # once per stream, even for children of many parents
+        schemas = [m["stream"] for m in run.messages if m["type"] == "SCHEMA"]
+        assert sorted(schemas) == sorted(set(schemas)) == sorted(FULL_IDS[stem])
 
 
 # --------------------------------------------------------------------------- #

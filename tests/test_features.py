@@ -474,3 +474,9 @@ def test_date_windows_commit_each_slice(
         states[0]["replication_key_value"] == "2024-05-30T00:00:00+00:00"
     )  # after slice 1
     assert len(states) >= len(slices)
+    # the bookmark never moves backwards, and ends at the last slice's end (not
+    # at the newest record, which is older: that would re-request a range)
+    marks = [dt.datetime.fromisoformat(s["replication_key_value"]) for s in states]
+    assert marks == sorted(marks)
+    assert marks[-1] == last_end
+    assert all("progress_markers" not in s for s in states)
