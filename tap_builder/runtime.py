@@ -219,6 +219,7 @@ def render_text(
     context: Mapping[str, t.Any] | None = None,
     *,
     encode: t.Callable[[str], str] | None = None,
+    encode_config: t.Callable[[str], str] | None = None,
 ) -> str:
     """Replace every variable in ``template`` by its value's text.
 
@@ -227,6 +228,7 @@ def render_text(
         config: The tap's config.
         context: The stream context (parent values), if any.
         encode: Applied to each substituted value (e.g. URL-quoting path segments).
+        encode_config: Applied to ``{config.NAME}`` values instead of ``encode``.
 
     Raises:
         MissingValueError: when a variable has no value.
@@ -237,7 +239,8 @@ def render_text(
             out.append(part)
             continue
         text = to_text(_lookup(part, config, context))
-        out.append(encode(text) if encode else text)
+        how = encode_config if part.from_config and encode_config else encode
+        out.append(how(text) if how else text)
     return "".join(out)
 
 
@@ -1654,13 +1657,19 @@ class BuilderStream(RESTStream[t.Any]):
         return self.render_text(template, None).rstrip("/")
 
     def get_url(self, context: Mapping[str, t.Any] | None) -> str:
-        """Join the base URL and the path, URL-quoting each path variable."""
+        """Join the base URL and the path, URL-quoting each path variable.
+
+        A value from a parent record is one path segment (``/`` becomes
+        ``%2F``); a setting's value may span segments (``v2/beta``), so its
+        ``/`` is kept and everything else is quoted.
+        """
         try:
             path = render_text(
                 self.path or "",
                 self.config,
                 context,
                 encode=lambda v: quote(v, safe=""),
+                encode_config=lambda v: quote(v, safe="/"),
             )
         except MissingValueError as exc:
             msg = f"{self.name}: {exc}, but the path {self.path!r} needs it"
@@ -2263,8 +2272,11 @@ def run_cli(tap_class: type[Tap]) -> None:
         sys.exit(1)
     except requests.RequestException as exc:  # raised outside a stream's requests
         request = getattr(exc, "request", None)
-        url = redact_url(request.url) if request is not None and request.url else ""
-        logger.error("request to %s failed: %s", url, describe_failure(exc, 0))
+        if request is not None and request.url:
+            url = redact_url(request.url)
+            logger.error("request to %s failed: %s", url, describe_failure(exc, 0))
+        else:  # the URL could not even be built: requests' message names it
+            logger.error("invalid request: %s", excerpt(str(exc), 300))
         sys.exit(1)
     except (ArithmeticError, LookupError, RecursionError, TypeError, ValueError) as exc:
         if os.environ.get("TAP_DEBUG"):

@@ -214,12 +214,14 @@ class UnitTap(Tap):
         return [ItemsStream(self)]
 
 
-URL = "https://api.example.com/v1/items/acme%2F1"
+URL = "https://api.example.com/v1/items/acme/v%201"
 
 
 @pytest.fixture
 def stream() -> ItemsStream:
-    tap = UnitTap(config={"api_token": SECRET, "account": "acme/1"}, setup_mapper=False)
+    tap = UnitTap(
+        config={"api_token": SECRET, "account": "acme/v 1"}, setup_mapper=False
+    )
     found = tap.streams["items"]
     assert isinstance(found, ItemsStream)
     return found
@@ -228,9 +230,49 @@ def stream() -> ItemsStream:
 def test_path_variables_are_url_quoted(
     stream: ItemsStream, requests_mock: rm.Mocker
 ) -> None:
-    """Config values in the path are quoted as one segment."""
+    """A setting's value may span path segments: its ``/`` is kept (a prefix or
+    an API version like ``v2/beta``); everything else is quoted."""
     requests_mock.get(URL, json={"items": [{"id": 1}]})
     assert list(stream.get_records(None)) == [{"id": 1}]
+
+
+class SegmentStream(ItemsStream):
+    """A child whose path holds a value from the parent record."""
+
+    name = "segments"
+    path = "/{config.account}/files/{name}"
+
+
+def test_parent_values_in_the_path_are_one_segment(stream: ItemsStream) -> None:
+    """A value from a parent record is quoted whole: ``/`` becomes ``%2F``."""
+    child = SegmentStream(stream._tap)
+    assert child.get_url({"name": "a/b c"}) == (
+        "https://api.example.com/v1/acme/v%201/files/a%2Fb%20c"
+    )
+
+
+def test_an_invalid_url_is_one_line_naming_it(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A URL that cannot even be built (no scheme) ends in one line naming it."""
+    config = {"api_token": SECRET, "account": "a", "api_url": "no-scheme.example"}
+
+    class BrokenTap(UnitTap):
+        @classmethod
+        def cli(cls) -> None:  # type: ignore[override]
+            tap = cls(config=config, setup_mapper=False)
+            list(tap.streams["items"].get_records(None))
+
+    monkeypatch.setattr("sys.argv", ["tap-unit"])
+    with pytest.raises(SystemExit) as exited:
+        runtime.run_cli(BrokenTap)
+    assert exited.value.code == 1
+    last = caplog.records[-1]
+    assert last.levelname == "ERROR"
+    assert last.getMessage() == (
+        "invalid request: Invalid URL 'no-scheme.example/items/a': No scheme "
+        "supplied. Perhaps you meant https://no-scheme.example/items/a?"
+    )
 
 
 def test_api_url_replaces_base_url(requests_mock: rm.Mocker) -> None:
