@@ -6,24 +6,38 @@ Instrumentation only observes: a response hook logs each request, a paginator
 wrapper records each pagination decision (and stops at the preview's budget),
 and ``post_process`` is wrapped to keep the records as the API sent them (for
 schema inference).
+
+What a preview shows is safe to print. Every credential (secret settings, and
+every setting the authentication block uses, whatever its secret flag) is
+registered with the tap's runtime before the run, so it is masked wherever it
+shows up; query parameters that carry a key, or whose value holds a credential,
+show as ``***`` (next-page URLs included). Text that comes from the API (URLs,
+headers, bodies, record keys and values, error excerpts) has its control
+characters escaped as visible text (ESC shows as backslash-x1b), so an API
+cannot move the cursor, retitle the window or fake lines of the report.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import importlib
 import json
 import logging
+import re
 import typing as t
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode
 
 import jsonschema
 import requests
 
 from tap_builder.inprocess import ConfigError, check_config, generated_tap, tap_class
+from tap_builder.runtime import variables_in
+from tap_builder.spec.models import ApiKeyAuth, BasicAuth, OAuth2Auth
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
     from types import ModuleType
 
     from singer_sdk import RESTStream, Tap
@@ -31,10 +45,23 @@ if t.TYPE_CHECKING:
 
     from tap_builder.validation import Connector
 
-__all__ = ["ConfigError", "PreviewError", "PreviewResult", "run_stream"]
+__all__ = [
+    "MASK",
+    "ConfigError",
+    "Masker",
+    "PreviewError",
+    "PreviewResult",
+    "credential_settings",
+    "key_query_params",
+    "register_credentials",
+    "run_stream",
+    "safe_text",
+]
 
 #: Headers never shown, whatever their value.
 _HIDDEN_HEADERS = {"authorization", "proxy-authorization", "cookie"}
+#: What a masked secret looks like (the runtime's ``redact`` writes the same).
+MASK = "***"
 
 
 class PreviewError(Exception):
@@ -72,11 +99,18 @@ class Mismatch:
 
 @dataclass
 class PreviewResult:
-    """What a preview run saw."""
+    """What a preview run saw.
+
+    What gets printed (request log, records, mismatches, stop reason, bookmark)
+    is safe to print: credentials masked, control characters escaped. The data
+    that is not printed (``raw_records``, ``state``, ``schema``) is as it came.
+    """
 
     stream: str
     requests: list[RequestEntry] = field(default_factory=list)
+    #: The records the tap emitted, made safe to print.
     records: list[dict[str, t.Any]] = field(default_factory=list)
+    #: The records as the API sent them (for schema inference).
     raw_records: list[dict[str, t.Any]] = field(default_factory=list)
     mismatches: list[Mismatch] = field(default_factory=list)
     stop_reason: str = ""
@@ -90,7 +124,215 @@ class PreviewResult:
         """Top-level fields the API sent that the schema lacks (the tap drops them)."""
         declared = set(self.schema.get("properties", {}))
         seen = {key for record in self.raw_records for key in record}
-        return sorted(seen - declared) if self.schema else []
+        return (
+            [safe_text(name) for name in sorted(seen - declared)] if self.schema else []
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Credentials and text that is safe to print
+# --------------------------------------------------------------------------- #
+
+#: Characters a terminal acts on, or that reorder or break lines: C0 controls
+#: (ESC among them), DEL, C1 controls (CSI, OSC, ...), line and paragraph
+#: separators, bidirectional overrides and isolates, and lone surrogates (which
+#: cannot even be printed).
+_UNSAFE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    r"\ud800-\udfff]"
+)
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe_text(text: str) -> str:
+    r"""``text`` with nothing a terminal interprets: each such character escaped.
+
+    ESC shows as ``\x1b``, a newline as ``\n``, a C1 control as ``\x9b``, a
+    bidirectional override as ``\u202e``; everything else is kept as it is.
+    """
+    return _UNSAFE.sub(_escape, text)
+
+
+def _safe_data(value: t.Any, masker: Masker) -> t.Any:  # noqa: ANN401
+    """JSON data for display: secrets masked and text made safe, keys included."""
+    if isinstance(value, str):
+        return safe_text(masker.text(value))
+    if isinstance(value, dict):
+        return {
+            _safe_data(key, masker): _safe_data(item, masker)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_safe_data(item, masker) for item in value]
+    return value
+
+
+def credential_settings(connector: Connector) -> tuple[str, ...]:
+    """Settings that are credentials.
+
+    The secret ones, and every one the authentication block uses, whatever its
+    secret flag: a value that flows into authentication is a credential.
+    """
+    spec = connector.spec
+    used = {
+        v.name
+        for v in variables_in(spec.authentication.model_dump(exclude={"type"}))
+        if v.from_config
+    }
+    return tuple(p.name for p in spec.parameters if p.secret or p.name in used)
+
+
+def key_query_params(connector: Connector) -> set[str]:
+    """Query parameters that carry a key.
+
+    The API key of ``api_key`` authentication in the query, and every stream
+    query parameter whose value holds a credential setting.
+    """
+    spec = connector.spec
+    credentials = set(credential_settings(connector))
+    names: set[str] = set()
+    auth = spec.authentication
+    if isinstance(auth, ApiKeyAuth) and auth.location == "query":
+        names.add(auth.name)
+    for stream in spec.streams:
+        for name, value in stream.query_params.items():
+            if any(
+                v.from_config and v.name in credentials for v in variables_in(value)
+            ):
+                names.add(name)
+    return names
+
+
+def _settings(connector: Connector, config: Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The config as the tap sees it: parameter defaults, then the given values."""
+    values = {
+        p.name: p.default for p in connector.spec.parameters if p.default is not None
+    }
+    values.update({name: value for name, value in config.items() if value is not None})
+    return values
+
+
+#: How deep JSON escaping is followed: a secret in a JSON string inside a JSON
+#: string inside a JSON document (an API echoing a request body in an error).
+_JSON_DEPTH = 3
+
+
+def _json_variants(text: str) -> set[str]:
+    r"""``text`` escaped as inside a JSON string: ASCII or not, ``/`` as ``\/``."""
+    escaped = {json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
+    return escaped | {form.replace("/", "\\/") for form in escaped}
+
+
+class Masker:
+    """Masks credentials in text as ``***``.
+
+    The secrets the tap's runtime registered (its ``redact``), and each
+    credential value in every form it can take: the runtime's forms (raw, JSON,
+    URL-encoded), those forms encoded once more (a URL-encoded key inside JSON,
+    a JSON value inside a URL) and JSON escaping up to three levels deep.
+    """
+
+    def __init__(self, runtime: ModuleType, values: Iterable[object] = ()) -> None:
+        self._runtime = runtime
+        forms: set[str] = set()
+        for value in values:
+            forms |= self._forms(value)
+        ordered = sorted(forms, key=len, reverse=True)  # the longest match wins
+        self._pattern = (
+            re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        )
+
+    def _forms(self, value: object) -> set[str]:
+        if value is None or isinstance(value, bool | dict | list) or value == "":
+            return set()
+        first = {str(form) for form in self._runtime.secret_forms(value)}
+        forms = first | {
+            str(form) for text in first for form in self._runtime.secret_forms(text)
+        }
+        level = forms
+        for _ in range(_JSON_DEPTH - 1):
+            level = {v for text in level for v in _json_variants(text)} - forms
+            forms |= level
+        return {form for form in forms if form}
+
+    def text(self, text: str) -> str:
+        """``text`` with every credential masked."""
+        if self._pattern is not None:
+            text = self._pattern.sub(MASK, text)
+        return str(self._runtime.redact(text))
+
+    def holds_secret(self, text: str) -> bool:
+        """Whether ``text`` holds a credential."""
+        return self.text(text) != text
+
+
+def register_credentials(
+    runtime: ModuleType, connector: Connector, config: Mapping[str, t.Any]
+) -> Masker:
+    """Register every credential with the tap's runtime before a run.
+
+    Each credential setting's value, and for Basic credentials (and OAuth2
+    client credentials sent as Basic) the base64 header value, go to the
+    runtime's ``register_secret``, so the tap's own logs and errors mask them.
+
+    Returns:
+        A masker for the same values in every form, nested encodings included.
+    """
+    values = _settings(connector, config)
+    secrets: list[object] = [
+        values.get(name) for name in credential_settings(connector)
+    ]
+    for secret in secrets:
+        if secret is not None and not isinstance(secret, bool):
+            runtime.register_secret(secret)
+    auth = connector.spec.authentication
+    pairs: list[tuple[str, str]] = []
+    if isinstance(auth, BasicAuth):
+        pairs.append((auth.username, auth.password))
+    elif isinstance(auth, OAuth2Auth) and auth.client_auth == "basic":
+        pairs.append((auth.client_id, auth.client_secret))
+    for user_template, password_template in pairs:
+        try:
+            user = str(runtime.render_text(user_template, values, None))
+            password = str(runtime.render_text(password_template, values, None))
+        except (LookupError, ValueError):  # an unset setting: nothing is sent
+            continue
+        runtime.register_basic_credentials(user, password)
+        for encoding in ("utf-8", "latin-1"):  # requests encodes Basic as latin-1
+            try:
+                pair = f"{user}:{password}".encode(encoding)
+            except UnicodeEncodeError:
+                continue
+            encoded = base64.b64encode(pair).decode("ascii")
+            runtime.register_secret(encoded)
+            secrets.append(encoded)
+    return Masker(runtime, secrets)
+
+
+def _mask_url(masker: Masker, url: str, key_params: Iterable[str]) -> str:
+    """A URL with key-carrying query values, and values holding a secret, as ***.
+
+    Whatever else holds a secret (path, user info, fragment) is masked too.
+    """
+    start, question, rest = url.partition("?")
+    query, hash_mark, fragment = rest.partition("#")
+    if not question:  # no query: the fragment may follow the path directly
+        start, hash_mark, fragment = url.partition("#")
+    hidden = set(key_params)
+    pairs = [
+        (name, MASK if name in hidden or masker.holds_secret(value) else value)
+        for name, value in parse_qsl(query, keep_blank_values=True)
+    ]
+    masked = start + question + urlencode(pairs, safe="*") + hash_mark + fragment
+    return masker.text(masked)
 
 
 # --------------------------------------------------------------------------- #
@@ -135,11 +377,13 @@ class _RecordingPaginator:
         stream: RESTStream[t.Any],
         log: list[RequestEntry],
         budget: _Budget,
+        describe: Callable[[object], str],
     ) -> None:
         self._inner = inner
         self._stream = stream
         self._log = log
         self._budget = budget
+        self._describe = describe
         self._stopped = False
 
     @property
@@ -169,7 +413,7 @@ class _RecordingPaginator:
             stop_rule = getattr(self._inner, "reason", None)
             _decide(entry, "stop: " + (stop_rule or _finish_reason(self._inner)))
         else:
-            _decide(entry, f"next page: {_token_text(self._inner.current_value)}")
+            _decide(entry, f"next page: {self._describe(self._inner.current_value)}")
 
 
 def _finish_reason(paginator: t.Any) -> str:  # noqa: ANN401
@@ -189,12 +433,6 @@ def _top_level_keys(response: requests.Response) -> list[str]:
     return [str(key) for key in body] if isinstance(body, dict) else []
 
 
-def _token_text(token: object) -> str:
-    if hasattr(token, "geturl"):
-        return str(token.geturl())
-    return json.dumps(token) if not isinstance(token, str) else repr(token)
-
-
 def _last_entry(log: list[RequestEntry], stream: str) -> RequestEntry | None:
     return next((e for e in reversed(log) if e.stream == stream), None)
 
@@ -209,13 +447,15 @@ class _Instruments:
 
     def __init__(
         self,
-        runtime: ModuleType,
+        masker: Masker,
         target: str,
         budget: _Budget,
         parents: int,
         ancestors: set[str],
+        key_params: set[str],
     ) -> None:
-        self.runtime = runtime
+        self.masker = masker
+        self.key_params = key_params
         self.target = target
         self.ancestors = ancestors
         self.budget = budget
@@ -233,7 +473,11 @@ class _Instruments:
         budget = self.budget if stream.name == self.target else parent_budget
         original = stream.get_new_paginator
         stream.get_new_paginator = lambda: _RecordingPaginator(
-            original() or SinglePagePaginator(), stream, self.log, budget
+            original() or SinglePagePaginator(),
+            stream,
+            self.log,
+            budget,
+            lambda token: self._token_text(stream, token),
         )
         if stream.name != self.target and stream.name not in self.ancestors:
             return
@@ -249,12 +493,11 @@ class _Instruments:
             request = response.request
             if stream.name == self.target and self.first_keys is None:
                 self.first_keys = _top_level_keys(response)
-            secret_params = getattr(stream, "secret_query_params", ())
             self.log.append(
                 RequestEntry(
                     stream=stream.name,
                     method=str(request.method),
-                    url=self.runtime.redact_url(str(request.url), secret_params),
+                    url=self._url(stream, str(request.url)),
                     headers=self._headers(request.headers),
                     status=response.status_code,
                     latency_ms=round(response.elapsed.total_seconds() * 1000, 1),
@@ -264,18 +507,33 @@ class _Instruments:
 
         return hook
 
+    def _url(self, stream: t.Any, url: str) -> str:  # noqa: ANN401
+        """A URL with every key and secret masked."""
+        hidden = self.key_params | set(getattr(stream, "secret_query_params", ()))
+        return _mask_url(self.masker, url, hidden)
+
+    def _token_text(self, stream: t.Any, token: object) -> str:  # noqa: ANN401
+        """The next page's token as the report shows it, secrets masked."""
+        if hasattr(token, "geturl"):
+            return self._url(stream, str(token.geturl()))
+        if isinstance(token, str):
+            if token.lower().startswith(("http://", "https://")):
+                return repr(self._url(stream, token))
+            return repr(self.masker.text(token))
+        return self.masker.text(json.dumps(token, default=str))
+
     def _headers(self, headers: t.Mapping[str, str]) -> dict[str, str]:
         shown: dict[str, str] = {}
         for name, value in headers.items():
             hidden = name.lower() in _HIDDEN_HEADERS
-            shown[name] = "***" if hidden else self.runtime.redact(str(value))
+            shown[name] = "***" if hidden else self.masker.text(str(value))
         return shown
 
     def _body(self, body: object) -> str | None:
         if body is None:
             return None
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-        return str(self.runtime.redact(text))
+        return self.masker.text(text)
 
     def _capture(self, prepare: Callable[..., t.Any]) -> Callable[..., t.Any]:
         """Keep each record as the API sent it (prepared, not yet conformed)."""
@@ -369,25 +627,30 @@ def run_stream(
     config = {**config, "max_attempts": max_attempts}
     with generated_tap(connector) as module:
         runtime = importlib.import_module(f"{connector.spec.package}.runtime")
+        masker = register_credentials(runtime, connector, config)
         return _run(
             module,
             runtime,
+            masker,
             stream_id,
             config,
             state or {},
             _Budget(limit, pages),
             parents,
+            key_query_params(connector),
         )
 
 
 def _run(
     module: ModuleType,
     runtime: ModuleType,
+    masker: Masker,
     stream_id: str,
     config: dict[str, t.Any],
     state: dict[str, t.Any],
     budget: _Budget,
     parents: int,
+    key_params: set[str],
 ) -> PreviewResult:
     cls = tap_class(module)
     logging.disable(logging.CRITICAL)  # the report says it all
@@ -402,11 +665,16 @@ def _run(
             message_writer=writer,
         )
         instruments = _Instruments(
-            runtime, stream_id, budget, parents, _ancestors(tap, stream_id)
+            masker,
+            stream_id,
+            budget,
+            parents,
+            _ancestors(tap, stream_id),
+            key_params,
         )
         for stream in tap.streams.values():
             instruments.install(stream)
-        _sync(tap, runtime)
+        _sync(tap, runtime, masker)
     finally:
         logging.disable(logging.NOTSET)
     return _result(tap, stream_id, writer.messages, instruments)
@@ -421,24 +689,34 @@ def _ancestors(tap: t.Any, stream_id: str) -> set[str]:  # noqa: ANN401
     return found
 
 
-def _sync(tap: t.Any, runtime: ModuleType) -> None:  # noqa: ANN401
+def _sync(tap: t.Any, runtime: ModuleType, masker: Masker) -> None:  # noqa: ANN401
     from singer_sdk.exceptions import (
         ConfigValidationError,
         FatalAPIError,
         RetriableAPIError,
     )
 
+    def shown(text: str) -> str:
+        return safe_text(masker.text(text))
+
     try:
         tap.sync_all()
     except (FatalAPIError, RetriableAPIError) as exc:
-        message = runtime.redact(str(exc)).replace(
+        message = shown(str(exc)).replace(
             "(gave up after 1 attempts)", "(preview tries once; the tap retries)"
         )
         raise PreviewError(message) from None
     except requests.RequestException as exc:
-        raise PreviewError(runtime.describe_failure(exc, 0)) from None
+        raise PreviewError(shown(str(runtime.describe_failure(exc, 0)))) from None
     except ConfigValidationError as exc:
-        raise ConfigError("; ".join(exc.errors)) from None
+        raise ConfigError(shown("; ".join(exc.errors))) from None
+    except Exception as exc:
+        # Unexpected: keep the type and traceback (--debug), but the message may
+        # quote the API, so it is made safe to print like everything else.
+        message = str(exc)
+        if shown(message) != message:
+            exc.args = (shown(message),)
+        raise
 
 
 def _result(
@@ -477,7 +755,37 @@ def _result(
         )
     result.bookmark = result.state.get("bookmarks", {}).get(stream_id)
     result.mismatches = _mismatches(result.records, result.schema)
+    _make_printable(result, instruments.masker)
     return result
+
+
+def _make_printable(result: PreviewResult, masker: Masker) -> None:
+    """Mask secrets in, and escape control characters of, all that gets printed.
+
+    Checks (schema mismatches) ran on the records as the tap emitted them;
+    ``raw_records``, ``state`` and ``schema`` stay as they are (they are data
+    for schema inference and resuming, not shown).
+    """
+
+    def shown(text: str) -> str:
+        return safe_text(masker.text(text))
+
+    for entry in result.requests:
+        entry.stream = safe_text(entry.stream)
+        entry.method = safe_text(entry.method)
+        entry.url = safe_text(entry.url)
+        entry.headers = {
+            safe_text(name): safe_text(value) for name, value in entry.headers.items()
+        }
+        entry.body = None if entry.body is None else safe_text(entry.body)
+        entry.decision = None if entry.decision is None else shown(entry.decision)
+    result.stop_reason = shown(result.stop_reason)
+    result.records = [_safe_data(record, masker) for record in result.records]
+    result.bookmark = _safe_data(result.bookmark, masker)
+    for mismatch in result.mismatches:
+        mismatch.path = shown(mismatch.path)
+        mismatch.value = _safe_data(mismatch.value, masker)
+        mismatch.message = shown(mismatch.message)
 
 
 def _mismatches(

@@ -6,9 +6,17 @@ generated tap's code, and stores every request and response. The generated
 ``tests/replay.py`` serves them from 127.0.0.1, so ``pytest`` in the package makes
 the same requests and gets the same answers, with no network.
 
-Fixtures hold no secrets: request headers are not stored, query parameters that
-carry an API key are dropped, secret settings are replaced by placeholders and
-any secret value found in a response body is masked.
+Fixtures hold no credentials. Every credential (secret settings, and every
+setting the authentication block uses, whatever its secret flag; for Basic
+authentication the base64 header value too) is registered with the tap's
+runtime before the dry run, in every form it can take. Then: request headers
+that hold one are not stored (nor are authentication headers at all), query
+parameters that carry an API key are dropped, and whatever else holds one is
+masked as ``***`` (query values, the path, strings anywhere in a request body,
+response bodies and ``Link`` headers). The recorded config replaces credential
+settings by placeholders. ``tests/replay.py`` reads ``***`` in a recorded
+request as "any text here", so the tap, run with the placeholders, still gets
+its recorded answers.
 """
 
 from __future__ import annotations
@@ -21,19 +29,28 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from tap_builder.inprocess import check_config, generated_tap, tap_class
-from tap_builder.preview import CapturingWriter
+from tap_builder.preview import (
+    MASK,
+    CapturingWriter,
+    Masker,
+    credential_settings,
+    register_credentials,
+)
 
 if t.TYPE_CHECKING:
     from types import ModuleType
 
     import requests
 
+    from tap_builder.spec.models import Parameter
     from tap_builder.validation import Connector
 
 #: Where fixtures live in a generated package (not owned by the generator).
 FIXTURES_PATH = Path("tests") / "fixtures" / "http.json"
-#: Placeholder that replaces secret settings in recorded configs.
+#: Placeholder that replaces credential settings in recorded configs.
 SECRET_PLACEHOLDER = "fixture-secret"  # noqa: S105 - a placeholder, not a secret
+#: Placeholders of credential settings that are not strings, by parameter type.
+_TYPED_PLACEHOLDERS: dict[str, t.Any] = {"integer": 0, "number": 0, "boolean": False}
 #: Request headers that do not select what the API answers (or carry secrets).
 _TRANSPORT_HEADERS = {
     "accept",
@@ -58,22 +75,18 @@ def record_fixtures(
 ) -> dict[str, t.Any]:
     """Run the test suite's dry runs against the API and return the fixture data."""
     check_config(connector, config)
-    secrets = {p.name for p in connector.spec.parameters if p.secret}
     with generated_tap(connector) as module:
         runtime = importlib.import_module(f"{connector.spec.package}.runtime")
+        masker = register_credentials(runtime, connector, config)
         exchanges: dict[str, dict[str, t.Any]] = {}
         base_path, hidden = "", set[str]()
         logging.disable(logging.CRITICAL)
         try:
             for limit in (max_records, 1):  # the sync tests, then the connection test
-                base_path, hidden = _dry_run(module, runtime, config, limit, exchanges)
+                base_path, hidden = _dry_run(module, masker, config, limit, exchanges)
         finally:
             logging.disable(logging.NOTSET)
-    recorded_config = {
-        name: (SECRET_PLACEHOLDER if name in secrets else value)
-        for name, value in config.items()
-        if name != "api_url"
-    }
+        recorded_config = _recorded_config(connector, config, masker)
     return {
         "recorded_with": "tap-builder record",
         "max_records": max_records,
@@ -84,9 +97,53 @@ def record_fixtures(
     }
 
 
+def _recorded_config(
+    connector: Connector, config: dict[str, t.Any], masker: Masker
+) -> dict[str, t.Any]:
+    """The config the offline tests run with: credentials become placeholders.
+
+    A credential setting left to its default gets a placeholder too (else the
+    tests would send the real default). Any other value that holds a credential
+    is masked.
+    """
+    parameters = {p.name: p for p in connector.spec.parameters}
+    recorded = {
+        name: _masked_data(masker, value)
+        for name, value in config.items()
+        if name != "api_url"
+    }
+    for name in credential_settings(connector):
+        value = config.get(name)
+        if value is None:
+            value = parameters[name].default
+        if value not in (None, ""):  # an empty value is no secret, and stays
+            recorded[name] = _placeholder(parameters[name])
+    return recorded
+
+
+def _placeholder(parameter: Parameter) -> t.Any:  # noqa: ANN401
+    return _TYPED_PLACEHOLDERS.get(parameter.type, SECRET_PLACEHOLDER)
+
+
+def _masked_data(masker: Masker, value: t.Any) -> t.Any:  # noqa: ANN401
+    """JSON data with credentials masked: in strings (keys too) and whole numbers."""
+    if isinstance(value, str):
+        return masker.text(value)
+    if isinstance(value, dict):
+        return {
+            masker.text(str(key)): _masked_data(masker, item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_masked_data(masker, item) for item in value]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return MASK if masker.holds_secret(json.dumps(value)) else value
+    return value
+
+
 def _dry_run(
     module: ModuleType,
-    runtime: ModuleType,
+    masker: Masker,
     config: dict[str, t.Any],
     limit: int,
     exchanges: dict[str, dict[str, t.Any]],
@@ -97,21 +154,22 @@ def _dry_run(
         The base URL's path and the query parameters that carry secrets.
     """
     cls = tap_class(module)
-    tap = cls(config=config, parse_env_config=False, message_writer=CapturingWriter())
+    writer = CapturingWriter()
+    tap = cls(config=dict(config), parse_env_config=False, message_writer=writer)
     streams = list(tap.streams.values())
     base_path = urlsplit(streams[0].url_base).path.rstrip("/")
     hidden = {name for s in streams for name in getattr(s, "secret_query_params", ())}
     for stream in streams:
         stream.max_attempts = 1
         stream.requests_session.hooks["response"].append(
-            _recorder(runtime, base_path, hidden, exchanges)
+            _recorder(masker, base_path, hidden, exchanges)
         )
     tap.run_sync_dry_run(dry_run_record_limit=limit)
-    return base_path, hidden
+    return masker.text(base_path), hidden
 
 
 def _recorder(
-    runtime: ModuleType,
+    masker: Masker,
     base_path: str,
     hidden: set[str],
     exchanges: dict[str, dict[str, t.Any]],
@@ -120,16 +178,17 @@ def _recorder(
         request = response.request
         parts = urlsplit(str(request.url))
         path = parts.path.removeprefix(base_path) if base_path else parts.path
+        path = masker.text(path)
         query = [
-            [k, v]
+            [k, masker.text(v)]
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
             if k not in hidden
         ]
-        body = _json_or_text(request.body)
+        body = _masked_data(masker, _json_or_text(request.body))
         headers = {
             name.lower(): value
             for name, value in request.headers.items()
-            if name.lower() not in _TRANSPORT_HEADERS and runtime.redact(value) == value
+            if name.lower() not in _TRANSPORT_HEADERS and not masker.holds_secret(value)
         }
         exchange = {
             "method": request.method,
@@ -138,9 +197,13 @@ def _recorder(
             "headers": dict(sorted(headers.items())),
             "body": body,
             "status": response.status_code,
-            "content_type": response.headers.get("Content-Type", "application/json"),
-            "link": response.headers.get("Link"),
-            "response": runtime.redact(response.text),
+            "content_type": masker.text(
+                response.headers.get("Content-Type", "application/json")
+            ),
+            "link": masker.text(link)
+            if (link := response.headers.get("Link"))
+            else None,
+            "response": masker.text(response.text),
         }
         key = json.dumps(
             [exchange["method"], path, exchange["query"], exchange["headers"], body],
