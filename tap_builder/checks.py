@@ -113,12 +113,12 @@ def _logo(spec: Spec, base_dir: Path) -> tuple[tuple[bytes, str] | None, str | N
             None,
             f"a logo is an http(s) URL or an image file ({', '.join(LOGO_SUFFIXES)})",
         )
+    from tap_builder.spec.files import SpecFileError, read_spec_file
+
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, f"cannot read the logo file {path}: {exc.strerror or exc}"
-    if len(data) > _MAX_LOGO_BYTES:
-        return None, f"the logo file {path} is larger than 1 MB"
+        data = read_spec_file(base_dir, logo, field="logo", max_bytes=_MAX_LOGO_BYTES)
+    except SpecFileError as exc:
+        return None, str(exc)
     return (data, suffix), None
 
 
@@ -568,12 +568,18 @@ def _load_schema(
 
 
 def _read_schema_file(base_dir: Path, name: str) -> tuple[dict[str, t.Any] | None, str]:
+    from tap_builder.spec import files
+
+    try:
+        raw = files.read_spec_file(
+            base_dir, name, field="schema_file", max_bytes=files.MAX_SCHEMA_FILE_BYTES
+        )
+    except files.SpecFileError as exc:
+        return None, str(exc)
     path = (base_dir / name).resolve()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None, f"file not found: {path}"
-    except (OSError, UnicodeDecodeError) as exc:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
         return None, f"cannot read {path}: {exc}"
     except json.JSONDecodeError as exc:
         return None, f"{path} is not JSON: {exc.msg} (line {exc.lineno})"

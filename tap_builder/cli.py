@@ -42,7 +42,14 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     out = Path(args.output) if args.output else None
-    connector, target, written = generate(args.spec, out, force=args.force)
+    try:
+        connector, target, written = generate(args.spec, out, force=args.force)
+    except WriteError as exc:
+        for line in exc.problems:
+            print(f"error: {line}", file=sys.stderr)
+        return 1
+    for notice in getattr(written, "notices", ()):
+        print(notice, file=sys.stderr)
     print(f"wrote {len(written)} files to {target}")
     print(f"next: pip install {target} && {connector.spec.distribution} --about")
     return 0
@@ -80,6 +87,7 @@ def _infer_schema(args: argparse.Namespace) -> int:
 def _infer_live(args: argparse.Namespace) -> int:
     from tap_builder.infer import infer_schema
     from tap_builder.preview import run_stream
+    from tap_builder.spec.files import SpecFileError
     from tap_builder.spec_edit import replication_key_hint, write_schema
 
     spec_path = Path(args.spec)
@@ -99,7 +107,11 @@ def _infer_live(args: argparse.Namespace) -> int:
         print(f"hint: {hint}", file=sys.stderr)
     if args.write:
         index = connector.spec.streams.index(stream)
-        written = write_schema(spec_path, stream, index, schema)
+        try:
+            written = write_schema(spec_path, stream, index, schema)
+        except SpecFileError as exc:
+            msg = f"nothing written for stream {args.stream!r}: {exc}"
+            raise UserError(msg) from None
         print(f"wrote the schema of {args.stream!r} to {written}", file=sys.stderr)
     else:
         print(json.dumps(schema, indent=2, ensure_ascii=False))

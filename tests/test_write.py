@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import typing as t
 from pathlib import Path, PurePosixPath
@@ -57,13 +58,18 @@ def test_writes_files_and_returns_paths(tmp_path: Path) -> None:
 
 
 def test_manifest_lists_files_and_metadata(tmp_path: Path) -> None:
-    """The manifest holds the metadata and the sorted list of written files."""
+    """The manifest holds the metadata, the sorted files, their hashes and folders."""
     out = tmp_path / "out"
     write_package(FILES, out, metadata={"generator": "test", "spec": "x"})
     assert manifest_of(out) == {
         "generator": "test",
         "spec": "x",
         "files": sorted(str(p) for p in FILES),
+        "sha256": {
+            str(p): hashlib.sha256(text.encode()).hexdigest()
+            for p, text in sorted(FILES.items())
+        },
+        "dirs": ["tap_x", "tap_x/schemas"],
     }
 
 
@@ -187,31 +193,48 @@ def test_force_overwrites_changed_files(tmp_path: Path) -> None:
     assert (out / "README.md").read_text("utf-8") == "# new\n"
 
 
-def test_force_without_manifest_removes_nothing(tmp_path: Path) -> None:
-    """Without a manifest no file counts as stale."""
+def test_force_without_manifest_writes_nothing(tmp_path: Path) -> None:
+    """A non-empty folder without a manifest is refused, even with force."""
     out = tmp_path / "out"
     out.mkdir()
     (out / "setup.py").write_text("x", "utf-8")
-    write_package(FILES, out, force=True)
-    assert (out / "setup.py").read_text("utf-8") == "x"
+    with pytest.raises(WriteError, match=r"has no \.tap-builder\.json"):
+        write_package(FILES, out, force=True)
+    assert snapshot(out) == {"setup.py": b"x"}
 
 
 @pytest.mark.parametrize(
     "manifest",
-    ["not json", "[]", '{"files": "README.md"}', '{"files": [1, null]}'],
-    ids=["not-json", "list", "files-string", "files-not-strings"],
+    ["not json", "[]", '{"files": "README.md"}', '{"files": [], "sha256": []}'],
+    ids=["not-json", "list", "files-string", "sha256-list"],
 )
-def test_force_with_broken_manifest_removes_nothing(
+def test_force_with_broken_manifest_writes_nothing(
     tmp_path: Path, manifest: str
 ) -> None:
-    """An unreadable or odd manifest is ignored rather than crashing."""
+    """An unusable manifest owns nothing: the folder is refused, left as it was."""
     out = tmp_path / "out"
     out.mkdir()
     (out / MANIFEST).write_text(manifest, "utf-8")
     (out / "README.md").write_text("mine", "utf-8")
-    write_package({PurePosixPath("a.txt"): "a"}, out, force=True)
+    before = snapshot(out)
+    with pytest.raises(WriteError, match="not a manifest tap-builder can use"):
+        write_package({PurePosixPath("a.txt"): "a"}, out, force=True)
+    assert snapshot(out) == before
+
+
+def test_force_ignores_manifest_entries_that_are_not_paths(tmp_path: Path) -> None:
+    """Entries that are not strings are ignored; user files stay."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / MANIFEST).write_text('{"files": [1, null]}', "utf-8")
+    (out / "README.md").write_text("mine", "utf-8")
+    written = write_package({PurePosixPath("a.txt"): "a"}, out, force=True)
     assert (out / "README.md").read_text("utf-8") == "mine"
     assert manifest_of(out)["files"] == ["a.txt"]
+    assert written.notices == [
+        "ignored manifest entry 1: not a path",
+        "ignored manifest entry None: not a path",
+    ]
 
 
 @pytest.mark.parametrize(
