@@ -55,6 +55,8 @@ __all__ = [
     "key_query_params",
     "register_credentials",
     "run_stream",
+    "safe_data",
+    "safe_json",
     "safe_text",
 ]
 
@@ -161,18 +163,44 @@ def safe_text(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
-def _safe_data(value: t.Any, masker: Masker) -> t.Any:  # noqa: ANN401
-    """JSON data for display: secrets masked and text made safe, keys included."""
+def _masked_data(value: t.Any, masker: Masker) -> t.Any:  # noqa: ANN401
+    """JSON data with secrets masked (keys included); text is escaped on output.
+
+    Records stay data: the text report escapes them as it prints
+    (:func:`safe_data`), ``--json`` writes control characters as JSON escapes.
+    """
     if isinstance(value, str):
-        return safe_text(masker.text(value))
+        return masker.text(value)
     if isinstance(value, dict):
         return {
-            _safe_data(key, masker): _safe_data(item, masker)
+            _masked_data(key, masker): _masked_data(item, masker)
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_safe_data(item, masker) for item in value]
+        return [_masked_data(item, masker) for item in value]
     return value
+
+
+def safe_data(value: t.Any) -> t.Any:  # noqa: ANN401
+    """JSON data for a terminal: every string (keys too) through :func:`safe_text`."""
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, dict):
+        return {safe_data(key): safe_data(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [safe_data(item) for item in value]
+    return value
+
+
+def safe_json(value: object) -> str:
+    r"""JSON text with nothing a terminal interprets.
+
+    ``json`` escapes C0 controls itself; DEL, C1 controls, bidirectional
+    overrides and line separators become ``\uXXXX`` escapes too, so the text
+    decodes back to exactly the original value.
+    """
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def credential_settings(connector: Connector) -> tuple[str, ...]:
@@ -780,11 +808,11 @@ def _make_printable(result: PreviewResult, masker: Masker) -> None:
         entry.body = None if entry.body is None else safe_text(entry.body)
         entry.decision = None if entry.decision is None else shown(entry.decision)
     result.stop_reason = shown(result.stop_reason)
-    result.records = [_safe_data(record, masker) for record in result.records]
-    result.bookmark = _safe_data(result.bookmark, masker)
+    result.records = [_masked_data(record, masker) for record in result.records]
+    result.bookmark = _masked_data(result.bookmark, masker)
     for mismatch in result.mismatches:
         mismatch.path = shown(mismatch.path)
-        mismatch.value = _safe_data(mismatch.value, masker)
+        mismatch.value = _masked_data(mismatch.value, masker)
         mismatch.message = shown(mismatch.message)
 
 

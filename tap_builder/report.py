@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import typing as t
 
+from tap_builder.preview import safe_data, safe_json
 from tap_builder.quickstart import format_table
 
 if t.TYPE_CHECKING:
@@ -12,7 +12,7 @@ if t.TYPE_CHECKING:
 
 
 def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return safe_json(value)
 
 
 def request_lines(result: PreviewResult) -> list[str]:
@@ -45,7 +45,7 @@ def text_report(result: PreviewResult, limit: int | None) -> str:
     lines += ["", f"paging stopped: {result.stop_reason}", ""]
     lines.append(f"records: {len(shown)} shown of {len(result.records)} fetched")
     if shown:
-        lines.append(format_table(shown, max_columns=8))
+        lines.append(format_table([safe_data(r) for r in shown], max_columns=8))
     lines.append("")
     lines += mismatch_lines(result)
     lines.append(f"bookmark a sync would leave: {bookmark_text(result)}")
