@@ -79,11 +79,13 @@ def record_fixtures(
         runtime = importlib.import_module(f"{connector.spec.package}.runtime")
         masker = register_credentials(runtime, connector, config)
         exchanges: dict[str, dict[str, t.Any]] = {}
-        base_path, hidden = "", set[str]()
+        base_path, hidden, origin = "", set[str](), ""
         logging.disable(logging.CRITICAL)
         try:
             for limit in (max_records, 1):  # the sync tests, then the connection test
-                base_path, hidden = _dry_run(module, masker, config, limit, exchanges)
+                base_path, hidden, origin = _dry_run(
+                    module, masker, config, limit, exchanges
+                )
         finally:
             logging.disable(logging.NOTSET)
         recorded_config = _recorded_config(connector, config, masker)
@@ -91,6 +93,7 @@ def record_fixtures(
         "recorded_with": "tap-builder record",
         "max_records": max_records,
         "base_path": base_path,
+        "origin": origin,
         "ignored_query": sorted(hidden),
         "config": recorded_config,
         "exchanges": list(exchanges.values()),
@@ -147,11 +150,12 @@ def _dry_run(
     config: dict[str, t.Any],
     limit: int,
     exchanges: dict[str, dict[str, t.Any]],
-) -> tuple[str, set[str]]:
+) -> tuple[str, set[str], str]:
     """One dry run with every exchange recorded.
 
     Returns:
-        The base URL's path and the query parameters that carry secrets.
+        The base URL's path, the query parameters that carry secrets, and the
+        API's origin (replay puts its own in its place in answers).
     """
     cls = tap_class(module)
     writer = CapturingWriter()
@@ -165,7 +169,8 @@ def _dry_run(
             _recorder(masker, base_path, hidden, exchanges)
         )
     tap.run_sync_dry_run(dry_run_record_limit=limit)
-    return masker.text(base_path), hidden
+    parts = urlsplit(streams[0].url_base)
+    return masker.text(base_path), hidden, f"{parts.scheme}://{parts.netloc}"
 
 
 def _recorder(
@@ -209,7 +214,9 @@ def _recorder(
             [exchange["method"], path, exchange["query"], exchange["headers"], body],
             sort_keys=True,
         )
-        exchanges.setdefault(key, exchange)
+        # The last answer to a request is the one the tap kept: a 429 or 5xx that
+        # was retried is replaced by the retry's answer.
+        exchanges[key] = exchange
 
     return hook
 

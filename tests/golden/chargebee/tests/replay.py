@@ -5,12 +5,20 @@
 CONFIG -o <this package>``: the requests the SDK's standard tests make, and the
 API's answers. Requests match on method, path, query (minus parameters that
 carry secrets), the headers the tap sets itself (pagination, filters, extras;
-not authentication) and JSON body; anything else gets a 404 that says so.
+not authentication) and JSON body; anything else gets a 421 answer whose text
+says it was not recorded (the tap shows it). Absolute URLs in recorded answers
+(next pages, ``Link`` headers) are pointed at this server.
+
+Fixtures hold no credentials: where a recorded path, query value or body string
+held one, it reads ``***``, which matches any text there (a body value that is
+just ``***`` matches any value). The tests run with placeholder credentials,
+which fill those places.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import typing as t
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,16 +26,62 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 FIXTURES = Path(__file__).parent / "fixtures" / "http.json"
+#: A masked credential in a recorded request: any text fits there.
+MASK = "***"
+#: The replay server, once :func:`fixture_config` has started it.
+SERVER: ThreadingHTTPServer | None = None
 
 
 def _key(method: str, path: str, query: list[list[str]], headers: dict[str, str], body: t.Any) -> str:
     return json.dumps([method, path, sorted(query), headers, body], sort_keys=True)
 
 
+def _fits(recorded: t.Any, actual: t.Any) -> bool:
+    """Whether a request's value fits a recorded one, where *** stands for any text."""
+    if isinstance(recorded, str) and MASK in recorded:
+        if recorded == MASK:
+            return True
+        pattern = ".*".join(re.escape(part) for part in recorded.split(MASK))
+        return isinstance(actual, str) and re.fullmatch(pattern, actual, re.DOTALL) is not None
+    if isinstance(recorded, dict):
+        if not isinstance(actual, dict) or len(recorded) != len(actual):
+            return False
+        left = dict(actual)
+        for key, value in recorded.items():
+            name = key if key in left else next((k for k in left if _fits(key, k)), None)
+            if name is None or not _fits(value, left.pop(name)):
+                return False
+        return True
+    if isinstance(recorded, list):
+        return (
+            isinstance(actual, list)
+            and len(recorded) == len(actual)
+            and all(_fits(r, a) for r, a in zip(recorded, actual, strict=True))
+        )
+    return bool(recorded == actual)
+
+
+def _query_fits(recorded: list[list[str]], actual: list[list[str]]) -> bool:
+    """The same parameters, each value fitting its recorded one (masked ones last)."""
+    if len(recorded) != len(actual):
+        return False
+    left = list(actual)
+    for name, value in sorted(recorded, key=lambda pair: MASK in pair[1]):
+        found = next((p for p in left if p[0] == name and _fits(value, p[1])), None)
+        if found is None:
+            return False
+        left.remove(found)
+    return True
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     fixtures: t.ClassVar[dict[str, dict[str, t.Any]]] = {}
+    masked: t.ClassVar[list[dict[str, t.Any]]] = []
     base_path: t.ClassVar[str] = ""
+    #: The API's origin when recorded, and this server's, put in its place.
+    origin: t.ClassVar[str] = ""
+    own_origin: t.ClassVar[str] = ""
     ignored: t.ClassVar[set[str]] = set()
     matched_headers: t.ClassVar[set[str]] = set()
 
@@ -46,16 +100,34 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in self.headers.items()
             if name.lower() in self.matched_headers
         }
-        found = self.fixtures.get(_key(self.command, path, query, dict(sorted(headers.items())), body))
+        headers = dict(sorted(headers.items()))
+        found = self.fixtures.get(_key(self.command, path, query, headers, body))
         if found is None:
-            status, content_type, text, link = 404, "application/json", json.dumps(
-                {"error": f"no recorded response for {self.command} {self.path}; "
-                 "re-record with `tap-builder record`"}
-            ), None
-        else:
-            status, content_type, text, link = (
-                found["status"], found["content_type"], found["response"], found.get("link")
+            found = next(
+                (
+                    e for e in self.masked
+                    if e["method"] == self.command
+                    and e["headers"] == headers
+                    and _fits(e["path"], path)
+                    and _query_fits(e["query"], query)
+                    and _fits(e["body"], body)
+                ),
+                None,
             )
+        if found is None:
+            # 421: a status the tap reports with this body (a 404 would blame the
+            # stream's path); the API was never asked this.
+            status, content_type, link = 421, "text/plain", None
+            text = (
+                f"not recorded: {self.command} {self.path}; re-run "
+                "`tap-builder record SPEC --config CONFIG -o .` to record it"
+            )
+        else:
+            status, content_type, link = found["status"], found["content_type"], found.get("link")
+            text = found["response"]
+            if self.origin:  # absolute URLs in answers lead back here
+                text = text.replace(self.origin, self.own_origin)
+                link = link.replace(self.origin, self.own_origin) if link else link
         payload = text.encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -83,10 +155,14 @@ def fixture_config() -> tuple[dict[str, t.Any], int] | None:
         _key(e["method"], e["path"], e["query"], e["headers"], e["body"]): e
         for e in data["exchanges"]
     }
+    _Handler.masked = [e for e in data["exchanges"] if MASK in json.dumps([e["path"], e["query"], e["body"]])]
     _Handler.matched_headers = {name for e in data["exchanges"] for name in e["headers"]}
     _Handler.base_path = data["base_path"]
+    _Handler.origin = data.get("origin", "")
     _Handler.ignored = set(data["ignored_query"])
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    global SERVER
+    server = SERVER = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}{data['base_path']}"
+    _Handler.own_origin = f"http://127.0.0.1:{server.server_address[1]}"
+    url = _Handler.own_origin + data["base_path"]
     return {**data["config"], "api_url": url}, int(data["max_records"])
