@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import shlex
 import sys
 import typing as t
 from pathlib import Path
@@ -51,8 +53,18 @@ def _generate(args: argparse.Namespace) -> int:
     for notice in getattr(written, "notices", ()):
         print(notice, file=sys.stderr)
     print(f"wrote {len(written)} files to {target}")
-    print(f"next: pip install {target} && {connector.spec.distribution} --about")
+    print(
+        f"next: pip install {pip_path(target)} && {connector.spec.distribution} --about"
+    )
     return 0
+
+
+def pip_path(target: Path) -> str:
+    """``target`` as pip reads it as a folder, not a PyPI name (``./tap-x``)."""
+    shown = os.path.relpath(target) if not target.is_absolute() else str(target)
+    if not shown.startswith((".", "/")):
+        shown = "./" + shown
+    return shlex.quote(shown)
 
 
 def _read_json(path: str, what: str) -> dict[str, t.Any]:
