@@ -19,9 +19,13 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 
 from tap_builder.runtime import TemplateError, Variable, variables_in
+from tap_builder.spec.errors import brief
+from tap_builder.spec.loader import MAX_DEPTH, depth_of, value_problems
 from tap_builder.spec.models import (
     BUILTIN_SETTINGS,
     DEFAULT_TYPES,
+    ApiKeyAuth,
+    BearerAuth,
     CursorPagination,
     HeadersAuth,
     OAuth2Auth,
@@ -38,7 +42,8 @@ if t.TYPE_CHECKING:
     from tap_builder.spec.loader import Loc
 
 Found = tuple["Loc", str]
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+#: An HTTP token (RFC 9110); ``\Z``, as ``$`` would let a trailing newline through.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ def check_spec(spec: Spec, base_dir: Path) -> tuple[list[Found], Checked]:
         found.append((("rate_limit",), problem))
     found += _unique_ids(spec)
     found += _parameters(spec)
+    found += _header_values(spec)
+    found += _allowed_hosts(spec)
     found += _variables(spec)
     found += _parents(spec)
     found += _auth_complete(spec)
@@ -143,6 +150,57 @@ def _auth_complete(spec: Spec) -> Iterator[Found]:
             )
 
 
+# -- headers and hosts ------------------------------------------------------- #
+
+#: Control characters (C0 but tab, DEL, C1): a CR or LF would end a header line.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def header_value_problem(value: object) -> str | None:
+    """Why ``value`` (spec text) cannot be sent in a header, or None."""
+    if not isinstance(value, str) or not (match := _CONTROL.search(value)):
+        return None
+    return (
+        f"a header value cannot hold control characters ({match.group()!r} at "
+        f"character {match.start()}): a line break would end the header and "
+        "start another; remove it (a tab is the only one allowed)"
+    )
+
+
+def _header_text(spec: Spec) -> Iterator[tuple[Loc, object]]:
+    """Spec text that becomes (part of) a request header's value."""
+    auth = spec.authentication
+    if isinstance(auth, ApiKeyAuth) and auth.location == "header":
+        yield ("authentication", "value"), auth.value
+    elif isinstance(auth, BearerAuth):
+        yield ("authentication", "token"), auth.token
+    elif isinstance(auth, HeadersAuth):
+        for name, value in auth.headers.items():
+            yield ("authentication", "headers", name), value
+    elif isinstance(auth, SessionAuth):
+        yield ("authentication", "prefix"), auth.prefix
+    for index, stream in enumerate(spec.streams):
+        for header, text in stream.headers.items():
+            yield ("streams", index, "headers", header), text
+
+
+def _header_values(spec: Spec) -> Iterator[Found]:
+    for loc, value in _header_text(spec):
+        if problem := header_value_problem(value):
+            yield loc, problem
+
+
+def _allowed_hosts(spec: Spec) -> Iterator[Found]:
+    first: dict[str, int] = {}
+    for index, host in enumerate(spec.allowed_hosts):
+        if host in first:
+            yield (
+                ("allowed_hosts", index),
+                f"duplicate host {host!r} (allowed_hosts[{first[host]}] has it)",
+            )
+        first.setdefault(host, index)
+
+
 def _unique_ids(spec: Spec) -> Iterator[Found]:
     first: dict[str, int] = {}
     for index, stream in enumerate(spec.streams):
@@ -169,6 +227,8 @@ def _parameters(spec: Spec) -> Iterator[Found]:
             yield (*loc, "name"), msg
         first.setdefault(parameter.name, index)
         default = parameter.default
+        if parameter.secret and default is not None:
+            yield (*loc, "default"), _PUBLISHED_DEFAULT
         allowed = DEFAULT_TYPES[parameter.type]
         wrong_bool = isinstance(default, bool) and bool not in allowed
         if default is not None and (wrong_bool or not isinstance(default, allowed)):
@@ -181,6 +241,14 @@ def _parameters(spec: Spec) -> Iterator[Found]:
         ):
             msg = f"{default!r} is not an ISO-8601 date-time with a time zone"
             yield (*loc, "default"), f"{msg} (e.g. 2024-01-01T00:00:00Z)"
+
+
+_PUBLISHED_DEFAULT = (
+    "a secret parameter cannot have a default: the default would be written "
+    "into the generated tap's files (tap.py, README.md, meltano.yml) for anyone "
+    "to read; remove it and put the value in the tap's config (use required: "
+    "false if the setting is optional)"
+)
 
 
 def _is_iso_datetime(text: str) -> bool:
@@ -353,16 +421,14 @@ def _stream_shape(stream: Stream, loc: Loc) -> Iterator[Found]:
     if pagination is not None:
         yield from _pagination_shape(stream, pagination, (*loc, "pagination"))
     incremental = stream.incremental
-    if (
-        incremental
-        and incremental.location == "header"
-        and incremental.param_name is not None
-        and not _HEADER_NAME.match(incremental.param_name)
-    ):
-        yield (
-            (*loc, "incremental", "param_name"),
-            f"{incremental.param_name!r} is not a valid HTTP header name",
-        )
+    if incremental and incremental.location == "header":
+        for key in ("param_name", "end_param"):
+            name = getattr(incremental, key)
+            if name is not None and not _HEADER_NAME.match(name):
+                yield (
+                    (*loc, "incremental", key),
+                    f"{name!r} is not a valid HTTP header name",
+                )
 
 
 _PAGINATION_PATHS = (
@@ -395,6 +461,12 @@ def _pagination_shape(stream: Stream, pagination: t.Any, loc: Loc) -> Iterator[F
         (pagination.next_cursor is None) == (pagination.next_cursor_header is None)
     ):
         yield loc, "give exactly one of next_cursor (a JSONPath) or next_cursor_header"
+    header = getattr(pagination, "next_cursor_header", None)
+    if header is not None and not _HEADER_NAME.match(header):
+        yield (
+            (*loc, "next_cursor_header"),
+            f"{header!r} is not a valid HTTP header name",
+        )
 
 
 ISO_DURATION = re.compile(
@@ -410,12 +482,44 @@ _DURATION_SECONDS = {
 }
 
 
-def duration_seconds(text: str) -> int | None:
-    """``P1D`` -> 86400, ``PT6H30M`` -> 23400; None if not an ISO-8601 duration."""
+#: The longest duration (lookback, window) a spec may give: 36,500 days.
+MAX_DURATION_DAYS = 36_500
+MAX_DURATION_SECONDS = MAX_DURATION_DAYS * 86400
+
+
+def _duration_parts(text: str) -> dict[str, str] | None:
     match = ISO_DURATION.match(text)
     if match is None or text in {"P", "PT"} or text.endswith("T"):
         return None
-    return sum(int(v) * _DURATION_SECONDS[k] for k, v in match.groupdict().items() if v)
+    return {k: v for k, v in match.groupdict().items() if v}
+
+
+def duration_seconds(text: str) -> int | None:
+    """``P1D`` -> 86400, ``PT6H30M`` -> 23400; None if not an ISO-8601 duration.
+
+    None too for numbers of more than 15 digits (far beyond
+    :data:`MAX_DURATION_SECONDS`, which validated specs keep to).
+    """
+    parts = _duration_parts(text)
+    if parts is None or any(len(v) > 15 for v in parts.values()):
+        return None
+    return sum(int(v) * _DURATION_SECONDS[k] for k, v in parts.items())
+
+
+def duration_problem(text: str, example: str, *, positive: bool = False) -> str | None:
+    """Why ``text`` is not a usable duration (``example`` shows good ones)."""
+    kind = "a positive ISO-8601 duration" if positive else "an ISO-8601 duration"
+    if _duration_parts(text) is None:
+        return f"{brief(text)} is not {kind} ({example})"
+    seconds = duration_seconds(text)
+    if seconds is None or seconds > MAX_DURATION_SECONDS:
+        return (
+            f"{brief(text)} is longer than {MAX_DURATION_DAYS:,} days (about 100 "
+            f"years); give a shorter duration ({example})"
+        )
+    if positive and seconds == 0:
+        return f"{brief(text)} is not {kind} ({example})"
+    return None
 
 
 def _incremental_options(stream: Stream, loc: Loc) -> Iterator[Found]:
@@ -441,31 +545,22 @@ def _incremental_options(stream: Stream, loc: Loc) -> Iterator[Found]:
                 "itself)"
             ),
         )
-    if (
-        incremental.lookback is not None
-        and duration_seconds(incremental.lookback) is None
+    if incremental.lookback is not None and (
+        problem := duration_problem(incremental.lookback, "e.g. P1D, PT6H, P1DT12H")
     ):
-        yield (
-            (*where, "lookback"),
-            (
-                f"{incremental.lookback!r} is not an ISO-8601 duration "
-                "(e.g. P1D, PT6H, P1DT12H)"
-            ),
-        )
+        yield (*where, "lookback"), problem
     if (incremental.window is None) != (incremental.end_param is None):
         missing = "end_param" if incremental.end_param is None else "window"
         yield (
             (*where, missing),
             "window and end_param go together: give both or neither",
         )
-    if incremental.window is not None and not duration_seconds(incremental.window):
-        yield (
-            (*where, "window"),
-            (
-                f"{incremental.window!r} is not a positive ISO-8601 duration "
-                "(e.g. P7D, PT12H)"
-            ),
+    if incremental.window is not None and (
+        problem := duration_problem(
+            incremental.window, "e.g. P7D, PT12H", positive=True
         )
+    ):
+        yield (*where, "window"), problem
     if incremental.window is not None and incremental.param_name is None:
         yield (*where, "param_name"), "a window needs param_name for its start"
     fmt = incremental.replication_key_format
@@ -558,13 +653,76 @@ def _load_schema(
         schema, where = stream.json_schema, (*loc, "schema")
     else:
         where = (*loc, "schema_file")
-        loaded, problem = _read_schema_file(base_dir, str(stream.schema_file))
-        if loaded is None:
+        try:
+            loaded, problem = _read_schema_file(base_dir, str(stream.schema_file))
+        except RecursionError:  # a JSON file nested thousands deep
+            loaded, problem = None, f"nested deeper than {MAX_DEPTH} levels"
+        if loaded is not None:
+            problem = _file_values_problem(loaded)
+        if loaded is None or problem:
             return None, [(where, problem)]
         schema = loaded
     if schema_problem := _schema_problem(schema):
         return None, [(where, schema_problem)]
+    if booleans := list(_boolean_schemas(schema, ())):
+        if stream.json_schema is not None:
+            return None, [((*where, *sub), message) for sub, message in booleans]
+        return None, [
+            (where, f"at {'/'.join(map(str, sub))}: {message}")
+            for sub, message in booleans
+        ]
     return schema, []
+
+
+def _file_values_problem(data: object) -> str:
+    """Why a schema file's data is not plain, bounded JSON ('' when it is)."""
+    if depth_of(data) > MAX_DEPTH:
+        return f"nested deeper than {MAX_DEPTH} levels"
+    for sub, message in value_problems(data)[:1]:
+        return f"at {'/'.join(map(str, sub)) or '(root)'}: {message}"
+    return ""
+
+
+#: Keywords whose value is one subschema, a list of them, or a mapping of them.
+_ONE_SCHEMA = ("items", "contains", "propertyNames", "not", "if", "then", "else")
+_SCHEMA_LISTS = ("items", "anyOf", "oneOf", "allOf")
+_SCHEMA_MAPS = ("properties", "patternProperties", "definitions", "$defs")
+
+
+def _boolean_schemas(schema: object, loc: Loc) -> Iterator[Found]:
+    """Where a subschema is ``true``/``false``, which generated taps cannot use.
+
+    Only ``additionalProperties``/``additionalItems`` (flags more than schemas)
+    may be booleans.
+    """
+    if not isinstance(schema, dict):
+        return
+    children: list[tuple[Loc, object]] = []
+    for key in _ONE_SCHEMA:
+        if key in schema and not isinstance(schema[key], list):
+            children.append(((*loc, key), schema[key]))
+    for key in _SCHEMA_LISTS:
+        if isinstance(schema.get(key), list):
+            children += [((*loc, key, i), sub) for i, sub in enumerate(schema[key])]
+    for key in _SCHEMA_MAPS:
+        if isinstance(schema.get(key), dict):
+            children += [((*loc, key, name), sub) for name, sub in schema[key].items()]
+    for where, sub in children:
+        if isinstance(sub, bool):
+            yield where, _boolean_schema_message(sub, where)
+        else:
+            yield from _boolean_schemas(sub, where)
+
+
+def _boolean_schema_message(value: bool, where: Loc) -> str:
+    if value:
+        return "true as a schema is not supported; write {} to allow any value"
+    if len(where) >= 2 and where[-2] == "properties":
+        return (
+            "false as a schema is not supported; remove the property (records "
+            "never hold it)"
+        )
+    return "false as a schema is not supported; write {not: {}} to allow no value"
 
 
 def _read_schema_file(base_dir: Path, name: str) -> tuple[dict[str, t.Any] | None, str]:

@@ -19,7 +19,14 @@ class SpecIssue:
         if source:
             where = f"{source}:{self.line} " if self.line else f"{source}: "
         field = f"{self.path}: " if self.path else ""
-        return f"{where}{field}{self.message}"
+        return _one_line(f"{where}{field}{self.message}")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with unprintable characters (line breaks too) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class SpecError(Exception):
@@ -36,11 +43,25 @@ class SpecError(Exception):
 
 
 def format_path(loc: tuple[str | int, ...]) -> str:
-    """Render a location as ``streams[1].pagination.limit``."""
+    r"""Render a location as ``streams[1].pagination.limit``.
+
+    A key with unprintable characters (a newline, a control character) is shown
+    quoted and escaped, ``headers['X-A\n']``, so an issue stays one line.
+    """
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not part.isprintable():
+            out += f"[{part!r}]"
         else:
             out += f".{part}" if out else part
     return out
+
+
+def brief(value: object, limit: int = 40) -> str:
+    """``repr(value)``, cut in the middle when longer than ``limit`` characters."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 12]}...{text[-9:]} ({len(text):,} characters)"

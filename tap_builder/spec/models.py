@@ -7,17 +7,25 @@ fields) live in :mod:`tap_builder.checks`.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import math
+import re
 import typing as t
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StringConstraints,
+    ValidationInfo,
     field_validator,
 )
+
+from tap_builder.spec.errors import brief
 
 TAP_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 STREAM_ID_PATTERN = r"^[a-z_][a-z0-9_]*$"
@@ -42,11 +50,152 @@ RESPONSE_FORMATS = ("application/json", "application/x-ndjson", "application/jso
 NonEmpty = t.Annotated[str, StringConstraints(min_length=1)]
 Scalar = str | int | float | bool | None
 
+#: Bounds on numbers that become counts, sizes and waits in the generated tap.
+MAX_PAGE_SIZE = 1_000_000
+MAX_COUNT = 1_000_000_000
+#: Requests per second: at least one an hour, at most a thousand a second.
+MIN_RATE_PER_SECOND = 1 / 3600
+MAX_RATE_PER_SECOND = 1000.0
+
+
+def _at_most(limit: int, what: str) -> t.Callable[[int], int]:
+    def check(value: int) -> int:
+        if value > limit:
+            msg = f"{brief(value)} is too large: {what} is at most {limit:,}"
+            raise ValueError(msg)
+        return value
+
+    return check
+
+
+PositiveInt = t.Annotated[StrictInt, Field(gt=0)]
+#: Pages, records between STATE messages: positive, at most a billion.
+Count = t.Annotated[PositiveInt, AfterValidator(_at_most(MAX_COUNT, "a count"))]
+PageSize = t.Annotated[
+    PositiveInt, AfterValidator(_at_most(MAX_PAGE_SIZE, "a page size"))
+]
+
 
 class Model(BaseModel):
     """Base: unknown keys are errors and parsed specs are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- #
+# Allowed hosts
+# --------------------------------------------------------------------------- #
+
+_HOST_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\Z")
+_HOST_EXAMPLE = "e.g. files.example.com, *.example.com or 10.0.0.5:8443"
+
+
+def _port(entry: str, port: str | None) -> str:
+    if port is None:
+        return ""
+    if not (port.isascii() and port.isdigit() and len(port) <= 5) or not (
+        1 <= int(port) <= 65535
+    ):
+        msg = f"{brief(entry)} has an invalid port {brief(port)}; a port is 1 to 65535"
+        raise ValueError(msg)
+    return f":{int(port)}"
+
+
+def _bracketed_host(entry: str, rest: str, wildcard: bool) -> str:
+    close = rest.find("]")
+    after = rest[close + 1 :] if close != -1 else ""
+    try:
+        address = ipaddress.IPv6Address(rest[1:close] if close != -1 else "")
+    except ValueError:
+        address = None
+    if address is None or (after and not after.startswith(":")):
+        msg = (
+            f"{brief(entry)} is not an IPv6 address in brackets "
+            "(e.g. [2001:db8::1]:8443)"
+        )
+        raise ValueError(msg)
+    if wildcard:
+        msg = f"{brief(entry)}: a wildcard (*.) goes before a domain, not an address"
+        raise ValueError(msg)
+    return f"[{address.compressed}]" + _port(entry, after[1:] if after else None)
+
+
+def _named_host(entry: str, host: str, wildcard: bool) -> str:
+    labels = host.split(".")
+    if all(label.isascii() and label.isdigit() for label in labels):
+        try:
+            host = str(ipaddress.IPv4Address(host))
+        except ValueError:
+            msg = f"{brief(entry)} is not a valid IPv4 address"
+            raise ValueError(msg) from None
+        if wildcard:
+            msg = (
+                f"{brief(entry)}: a wildcard (*.) goes before a domain, not an address"
+            )
+            raise ValueError(msg)
+        return host
+    if not host.isascii():
+        msg = f"{brief(entry)} is not ASCII; write the name in its IDNA form (xn--...)"
+        raise ValueError(msg)
+    if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        msg = (
+            f"{brief(entry)} is not a valid host name: dot-separated labels of "
+            f"letters, digits and '-' ({_HOST_EXAMPLE})"
+        )
+        raise ValueError(msg)
+    if wildcard and len(labels) < 2:
+        msg = (
+            f"{brief(entry)} would allow every host under a top-level domain; name a "
+            "domain (e.g. *.example.com)"
+        )
+        raise ValueError(msg)
+    return host
+
+
+def allowed_host(entry: str) -> str:
+    """An ``allowed_hosts`` entry, checked and lowercased (``host[:port]``).
+
+    A host name (optionally ``*.`` for its subdomains), an IPv4 address or an
+    IPv6 address in brackets, each with an optional ``:port``.
+
+    Raises:
+        ValueError: with what is wrong and what would be valid.
+    """
+    if not entry:
+        msg = f"must not be empty ({_HOST_EXAMPLE})"
+        raise ValueError(msg)
+    if any(char.isspace() for char in entry):
+        msg = f"{brief(entry)} holds whitespace; give one host ({_HOST_EXAMPLE})"
+        raise ValueError(msg)
+    if "://" in entry:
+        msg = f"{brief(entry)} is a URL; give only its host, without scheme and path"
+        raise ValueError(msg)
+    if "@" in entry:
+        msg = f"{brief(entry)} holds user info (user@); give only the host"
+        raise ValueError(msg)
+    if any(char in entry for char in "/?#\\"):
+        msg = f"{brief(entry)} has a path; give only the host (and :port)"
+        raise ValueError(msg)
+    text = entry.lower()
+    wildcard = text.startswith("*.")
+    rest = text[2:] if wildcard else text
+    if "*" in rest:
+        msg = (
+            f"{brief(entry)}: a wildcard is '*.' at the start, for the subdomains of a "
+            "domain (e.g. *.example.com)"
+        )
+        raise ValueError(msg)
+    if rest.startswith("["):
+        return ("*." if wildcard else "") + _bracketed_host(entry, rest, wildcard)
+    if rest.count(":") > 1:
+        msg = f"{brief(entry)}: an IPv6 address goes in brackets (e.g. [2001:db8::1])"
+        raise ValueError(msg)
+    host, colon, port = rest.partition(":")
+    named = _named_host(entry, host, wildcard)
+    return ("*." if wildcard else "") + named + _port(entry, port if colon else None)
+
+
+AllowedHost = t.Annotated[str, AfterValidator(allowed_host)]
 
 
 # --------------------------------------------------------------------------- #
@@ -201,7 +350,6 @@ class Parameter(Model):
 
 
 TokenLocation = t.Literal["query", "header", "body"]
-PositiveInt = t.Annotated[StrictInt, Field(gt=0)]
 
 
 class StopRules(Model):
@@ -216,9 +364,7 @@ class StopRules(Model):
     total_records: NonEmpty | None = Field(
         None, description="JSONPath to the number of records."
     )
-    max_pages: PositiveInt | None = Field(
-        None, description="Stop after this many pages."
-    )
+    max_pages: Count | None = Field(None, description="Stop after this many pages.")
 
     @property
     def has_stop_rules(self) -> bool:
@@ -236,7 +382,9 @@ class PageIncrementPagination(StopRules):
         "query", description="Where the page number goes (body: a dotted path)."
     )
     attribute: NonEmpty = Field(description="Parameter or header name, e.g. page.")
-    start_from: StrictInt = Field(1, description="First page number.")
+    start_from: t.Annotated[
+        StrictInt, Field(ge=0), AfterValidator(_at_most(MAX_COUNT, "a page number"))
+    ] = Field(1, description="First page number.")
 
 
 class OffsetPagination(StopRules):
@@ -251,9 +399,7 @@ class OffsetPagination(StopRules):
         None, description="JSONPath to the next offset in the response."
     )
     limit_param: NonEmpty | None = Field(None, description="Page size parameter name.")
-    limit: t.Annotated[StrictInt, Field(gt=0)] | None = Field(
-        None, description="Page size."
-    )
+    limit: PageSize | None = Field(None, description="Page size.")
 
 
 class CursorPagination(Model):
@@ -270,9 +416,7 @@ class CursorPagination(Model):
         "query", description="Where the cursor goes (body: a dotted path)."
     )
     param: NonEmpty = Field(description="Parameter, header or body path of the cursor.")
-    max_pages: PositiveInt | None = Field(
-        None, description="Stop after this many pages."
-    )
+    max_pages: Count | None = Field(None, description="Stop after this many pages.")
 
 
 class NextUrlPagination(Model):
@@ -280,18 +424,14 @@ class NextUrlPagination(Model):
 
     type: t.Literal["next_url"]
     next_url: NonEmpty = Field(description="JSONPath to the next page's URL.")
-    max_pages: PositiveInt | None = Field(
-        None, description="Stop after this many pages."
-    )
+    max_pages: Count | None = Field(None, description="Stop after this many pages.")
 
 
 class LinkHeaderPagination(Model):
     """RFC 8288 ``Link: <url>; rel="next"`` headers."""
 
     type: t.Literal["link_header"]
-    max_pages: PositiveInt | None = Field(
-        None, description="Stop after this many pages."
-    )
+    max_pages: Count | None = Field(None, description="Stop after this many pages.")
 
 
 Pagination = t.Annotated[
@@ -328,7 +468,7 @@ class Incremental(Model):
         description="The API returns records in replication-key order, so the "
         "tap can save state as it goes (resumable after a failure).",
     )
-    state_every: t.Annotated[StrictInt, Field(gt=0)] | None = Field(
+    state_every: Count | None = Field(
         None,
         description="With sorted: records between STATE messages (default 100).",
     )
@@ -420,8 +560,28 @@ class ErrorRule(Model):
 class RateLimit(Model):
     """A request budget shared by every stream of the tap."""
 
-    requests_per_second: t.Annotated[float, Field(gt=0)] | None = None
-    requests_per_minute: t.Annotated[float, Field(gt=0)] | None = None
+    requests_per_second: StrictFloat | None = Field(
+        None, description="At least 1/3600 (one request an hour), at most 1000."
+    )
+    requests_per_minute: StrictFloat | None = Field(
+        None, description="At least 1/60 (one request an hour), at most 60000."
+    )
+
+    @field_validator("requests_per_second", "requests_per_minute")
+    @classmethod
+    def _rate_in_range(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is None:
+            return None
+        per = 60 if info.field_name == "requests_per_minute" else 1
+        low, high = MIN_RATE_PER_SECOND * per, MAX_RATE_PER_SECOND * per
+        if not (math.isfinite(value) and low <= value <= high):
+            unit = "minute" if per == 60 else "second"
+            msg = (
+                f"{value:g} is out of range: give at least one request an hour "
+                f"({low:.6g} per {unit}) and at most {high:g} per {unit}"
+            )
+            raise ValueError(msg)
+        return value
 
     @property
     def min_interval(self) -> float:
@@ -548,6 +708,11 @@ class Spec(Model):
     rate_limit: RateLimit | None = Field(
         None, description="Requests per second/minute, shared by all streams."
     )
+    allowed_hosts: list[AllowedHost] = Field(
+        default_factory=list,
+        description="Hosts, besides the API's own, that next-page URLs and "
+        "redirects may lead to; requests to them carry no credentials",
+    )
 
     @field_validator("authentication", mode="before")
     @classmethod
@@ -558,6 +723,11 @@ class Spec(Model):
     @classmethod
     def _no_parameters(cls, value: object) -> object:
         return () if value is None else value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _no_allowed_hosts(cls, value: object) -> object:
+        return [] if value is None else value
 
     @property
     def package(self) -> str:
