@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
 import copy
 import datetime as dt
 import decimal
+import ipaddress
 import json
 import logging
 import os
@@ -591,7 +593,10 @@ def origin_of(url: str) -> Origin:
         port = parts.port
     except ValueError:
         port = None
-    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme, 0)
+    host = (parts.hostname or "").lower()
+    with contextlib.suppress(ValueError):  # IP addresses in one spelling
+        host = ipaddress.ip_address(host).compressed
+    return scheme, host, port or _DEFAULT_PORTS.get(scheme, 0)
 
 
 def show_origin(origin: Origin) -> str:
@@ -617,6 +622,8 @@ def host_allowed(origin: Origin, allowed_hosts: Iterable[str]) -> bool:
         if wanted and int(wanted) != port:
             continue
         name = name.strip("[]")
+        with contextlib.suppress(ValueError):
+            name = ipaddress.ip_address(name).compressed
         if name.startswith("*."):
             if host.endswith(name[1:]) and host != name[2:]:
                 return True

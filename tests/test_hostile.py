@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -82,6 +83,12 @@ identifier = st.from_regex(r"\A[a-z][a-z0-9_]{0,12}\Z")
 tap_id = st.from_regex(r"\A[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,5}){0,2}\Z")
 
 
+def header_text(text: str) -> str:
+    """Text for a header value: no control characters but tab (validation
+    refuses a CR or LF there, as it would start another header)."""
+    return "".join(c for c in text if c == "\t" or unicodedata.category(c) != "Cc")
+
+
 def braced(text: str) -> str:
     """Text for a field that takes variables: every brace literal."""
     return text.replace("{", "{{").replace("}", "}}")
@@ -101,7 +108,7 @@ def hostile_specs(draw: st.DrawFn) -> dict[str, Any]:
         authentication |= {
             "location": draw(st.sampled_from(["header", "query"])),
             "name": "X-Key",
-            "value": "{config.token}" + braced(text()),
+            "value": "{config.token}" + braced(header_text(text())),
         }
     elif auth == "basic":
         authentication |= {"username": braced(text()), "password": "{config.token}"}
@@ -127,7 +134,7 @@ def hostile_stream(draw: st.DrawFn, stream_id: str, text: Any) -> dict[str, Any]
         "path": "/" + braced(text()),
         "primary_key": "id",
         "query_params": {text(): braced(text()), "n": draw(st.integers())},
-        "headers": {"X-Hostile": braced(text())},
+        "headers": {"X-Hostile": braced(header_text(text()))},
         "records_selector": "$.items[*]",
         "schema": {
             "type": "object",

@@ -45,6 +45,8 @@ from tap_builder.runtime import (
         ("http://127.0.0.1:9000/x", ["127.0.0.1:9000"], True),
         ("http://localhost:9000/x", ["127.0.0.1:9000"], False),
         ("http://[::1]:9000/x", ["[::1]:9000"], True),
+        ("http://[0:0:0:0:0:0:0:1]:9000/x", ["[::1]:9000"], True),
+        ("http://[2001:DB8::1]/x", ["[2001:db8:0::1]"], True),
     ],
 )
 def test_allowed_hosts_entries(url: str, entries: list[str], allowed: bool) -> None:

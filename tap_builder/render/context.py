@@ -725,7 +725,7 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         ),
         "meltano": meltano_plugin(spec, tap_settings),
         "logo_src": logo_source(connector),
-        "allowed_hosts": tuple(getattr(spec, "allowed_hosts", ())),
+        "allowed_hosts": tuple(spec.allowed_hosts),
     }
 
 

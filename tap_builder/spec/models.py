@@ -42,6 +42,9 @@ BUILTIN_SETTINGS = (
     "request_timeout",
     "max_attempts",
     "backoff_seconds",
+    "max_request_seconds",
+    "max_response_mb",
+    "max_retry_wait",
     "refresh_token_file",
 )
 #: Response formats the generated tap can decode.
