@@ -18,7 +18,7 @@ from jsonpath_ng.ext.parser import parse as parse_jsonpath
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 
-from tap_builder.runtime import TemplateError, Variable, variables_in
+from tap_builder.runtime.variables import TemplateError, Variable, variables_in
 from tap_builder.spec.errors import brief
 from tap_builder.spec.loader import MAX_DEPTH, depth_of, value_problems
 from tap_builder.spec.models import (

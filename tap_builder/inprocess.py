@@ -13,6 +13,7 @@ import tempfile
 import typing as t
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 from tap_builder import render_package
 from tap_builder.write import write_package
@@ -76,3 +77,22 @@ def tap_class(module: ModuleType) -> type[t.Any]:
             return value
     msg = f"{module.__name__} defines no Tap class"
     raise LookupError(msg)
+
+
+def tap_runtime(package: str) -> SimpleNamespace:
+    """The generated tap's own run-time functions that preview and record use.
+
+    They come from the imported package (not from tap-builder), so secrets are
+    registered in the very registry the tap's logs and errors consult.
+    """
+    secrets = importlib.import_module(f"{package}.runtime.secrets")
+    variables = importlib.import_module(f"{package}.runtime.variables")
+    http = importlib.import_module(f"{package}.runtime.http")
+    return SimpleNamespace(
+        secret_forms=secrets.secret_forms,
+        redact=secrets.redact,
+        register_secret=secrets.register_secret,
+        register_basic_credentials=secrets.register_basic_credentials,
+        render_text=variables.render_text,
+        describe_failure=http.describe_failure,
+    )

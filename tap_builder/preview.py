@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import importlib
 import json
 import logging
 import re
@@ -32,13 +31,19 @@ from urllib.parse import parse_qsl, urlencode
 import jsonschema
 import requests
 
-from tap_builder.inprocess import ConfigError, check_config, generated_tap, tap_class
-from tap_builder.runtime import variables_in
+from tap_builder.inprocess import (
+    ConfigError,
+    check_config,
+    generated_tap,
+    tap_class,
+    tap_runtime,
+)
+from tap_builder.runtime.variables import variables_in
 from tap_builder.spec.models import ApiKeyAuth, BasicAuth, OAuth2Auth
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
-    from types import ModuleType
+    from types import ModuleType, SimpleNamespace
 
     from singer_sdk import RESTStream, Tap
     from singer_sdk.pagination import BaseAPIPaginator
@@ -268,7 +273,7 @@ class Masker:
     a JSON value inside a URL) and JSON escaping up to three levels deep.
     """
 
-    def __init__(self, runtime: ModuleType, values: Iterable[object] = ()) -> None:
+    def __init__(self, runtime: SimpleNamespace, values: Iterable[object] = ()) -> None:
         self._runtime = runtime
         forms: set[str] = set()
         for value in values:
@@ -303,7 +308,7 @@ class Masker:
 
 
 def register_credentials(
-    runtime: ModuleType, connector: Connector, config: Mapping[str, t.Any]
+    runtime: SimpleNamespace, connector: Connector, config: Mapping[str, t.Any]
 ) -> Masker:
     """Register every credential with the tap's runtime before a run.
 
@@ -654,7 +659,7 @@ def run_stream(
     check_config(connector, config)
     config = {**config, "max_attempts": max_attempts}
     with generated_tap(connector) as module:
-        runtime = importlib.import_module(f"{connector.spec.package}.runtime")
+        runtime = tap_runtime(connector.spec.package)
         masker = register_credentials(runtime, connector, config)
         return _run(
             module,
@@ -671,7 +676,7 @@ def run_stream(
 
 def _run(
     module: ModuleType,
-    runtime: ModuleType,
+    runtime: SimpleNamespace,
     masker: Masker,
     stream_id: str,
     config: dict[str, t.Any],
@@ -717,7 +722,7 @@ def _ancestors(tap: t.Any, stream_id: str) -> set[str]:  # noqa: ANN401
     return found
 
 
-def _sync(tap: t.Any, runtime: ModuleType, masker: Masker) -> None:  # noqa: ANN401
+def _sync(tap: t.Any, runtime: SimpleNamespace, masker: Masker) -> None:  # noqa: ANN401
     from singer_sdk.exceptions import (
         ConfigValidationError,
         FatalAPIError,

@@ -21,14 +21,13 @@ its recorded answers.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import typing as t
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from tap_builder.inprocess import check_config, generated_tap, tap_class
+from tap_builder.inprocess import check_config, generated_tap, tap_class, tap_runtime
 from tap_builder.preview import (
     MASK,
     CapturingWriter,
@@ -76,7 +75,7 @@ def record_fixtures(
     """Run the test suite's dry runs against the API and return the fixture data."""
     check_config(connector, config)
     with generated_tap(connector) as module:
-        runtime = importlib.import_module(f"{connector.spec.package}.runtime")
+        runtime = tap_runtime(connector.spec.package)
         masker = register_credentials(runtime, connector, config)
         exchanges: dict[str, dict[str, t.Any]] = {}
         base_path, hidden, origin = "", set[str](), ""

@@ -488,7 +488,12 @@ def test_manifest_records_hashes_and_folders(package: Path) -> None:
         name: hashlib.sha256((package / name).read_bytes()).hexdigest()
         for name in manifest["files"]
     }
-    assert manifest["dirs"] == ["tap_widgets", "tap_widgets/schemas", "tests"]
+    assert manifest["dirs"] == [
+        "tap_widgets",
+        "tap_widgets/runtime",
+        "tap_widgets/schemas",
+        "tests",
+    ]
 
 
 @pytest.mark.parametrize("recorded", ["none", "wrong"], ids=["no-hash", "wrong-hash"])

@@ -17,16 +17,15 @@ from tests.e2e import SAMPLES
 
 GOLDEN = Path(__file__).parent / "golden"
 STEMS = sorted(p.stem for p in SAMPLES.glob("*.yaml"))
-RUNTIME = Path(__file__).parent.parent / "tap_builder" / "runtime.py"
+RUNTIME = Path(__file__).parent.parent / "tap_builder" / "runtime"
 
 
 def _rendered(stem: str) -> dict[str, str]:
     files = render_package(validate_spec(load_spec(SAMPLES / f"{stem}.yaml")))
     out: dict[str, str] = {}
     for path, content in files.items():
-        if (
-            path.name == "runtime.py"
-        ):  # a copy of tap_builder/runtime.py (checked below)
+        if path.parent.name == "runtime":  # copies (checked below): which ones
+            out[str(path)] = f"copy of tap_builder/runtime/{path.name}\n"
             continue
         text = content if isinstance(content, str) else content.hex()
         # The tool's version differs between a checkout and an install; the
@@ -69,8 +68,12 @@ def test_sample_renders_the_golden_package(
             pytest.fail(f"{stem}/{name} differs from the golden file:\n{diff}")
 
 
-def test_generated_runtime_is_the_shipped_runtime() -> None:
-    """runtime.py in a package is tap_builder/runtime.py behind a header."""
-    files = render_package(validate_spec(load_spec(SAMPLES / "aircall.yaml")))
-    runtime = str(files[PurePosixPath("tap_aircall/runtime.py")])
-    assert runtime.endswith(RUNTIME.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("stem", STEMS)
+def test_generated_runtime_is_the_shipped_runtime(stem: str) -> None:
+    """Each runtime module in a package is tap_builder/runtime/<module> behind a
+    header, and the modules emitted are the ones listed in the golden package."""
+    files = render_package(validate_spec(load_spec(SAMPLES / f"{stem}.yaml")))
+    emitted = {p: c for p, c in files.items() if p.parent.name == "runtime"}
+    assert emitted
+    for path, content in emitted.items():
+        assert str(content).endswith((RUNTIME / path.name).read_text("utf-8"))

@@ -12,22 +12,25 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_builder import runtime
-from tap_builder.runtime import (
+import tap_builder.runtime.auth as runtime_auth
+from tap_builder.runtime import cli, jsonio
+from tap_builder.runtime.auth import OAuth2Authenticator
+from tap_builder.runtime.cli import state_problems
+from tap_builder.runtime.http import (
     APIError,
     GuardedSession,
     Limits,
-    OAuth2Authenticator,
     OriginError,
-    excerpt,
     host_allowed,
     origin_of,
+)
+from tap_builder.runtime.secrets import (
+    excerpt,
     redact,
     redact_url,
     register_basic_credentials,
     register_secret,
     secret_forms,
-    state_problems,
 )
 
 
@@ -172,13 +175,13 @@ def test_excerpt_masks_before_cutting_and_escapes_control_characters() -> None:
     ("value", "seconds"), [(None, 3600.0), ("", 3600.0), (120, 120.0), ("90", 90.0)]
 )
 def test_token_lifetimes(value: object, seconds: float) -> None:
-    assert runtime._lifetime(value, "https://x/token") == seconds
+    assert runtime_auth._lifetime(value, "https://x/token") == seconds
 
 
 @pytest.mark.parametrize("value", ["soon", -5, True, "1e400", float("nan"), [1]])
 def test_token_lifetimes_that_are_not_seconds_are_clear_errors(value: object) -> None:
     with pytest.raises(APIError, match="which is not a number of seconds"):
-        runtime._lifetime(value, "https://x/token")
+        runtime_auth._lifetime(value, "https://x/token")
 
 
 def test_rotated_token_that_cannot_be_saved_is_kept_in_a_fallback_file(
@@ -194,7 +197,7 @@ def test_rotated_token_that_cannot_be_saved_is_kept_in_a_fallback_file(
     def fail(path: Path, content: bytes) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(runtime, "_write_private", fail)
+    monkeypatch.setattr(runtime_auth, "_write_private", fail)
     auth = OAuth2Authenticator(
         token_url="https://x/token",
         grant_type="refresh_token",
@@ -218,7 +221,7 @@ def test_refresh_token_file_is_written_privately_and_atomically(tmp_path: Path) 
     target = tmp_path / "refresh.json"
     target.write_text('{"refresh_token": "old"}')
     target.chmod(0o644)
-    runtime._write_private(target, b'{"refresh_token": "new"}')
+    runtime_auth._write_private(target, b'{"refresh_token": "new"}')
     assert target.read_text() == '{"refresh_token": "new"}'
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["refresh.json"]
@@ -312,8 +315,8 @@ def test_any_state_file_is_read_or_refused_clearly(
     path = tmp_path_factory.mktemp("state") / "state.json"
     path.write_bytes(data)
     try:
-        state = runtime.read_json_arg(str(path), "state")
-    except runtime.UsageError as exc:
+        state = cli.read_json_arg(str(path), "state")
+    except cli.UsageError as exc:
         assert str(exc).startswith(f"the state file {path}")
         return
     state_problems(state)
@@ -327,8 +330,8 @@ def test_any_state_file_is_read_or_refused_clearly(
 )
 def test_any_response_body_decodes_or_is_a_value_error(body: bytes) -> None:
     try:
-        decoded = runtime.decode_json(body)
+        decoded = jsonio.decode_json(body)
     except ValueError:
         return
     for selector in ("$[*]", "$.items[*]", "$.a.b[*]", "$..id"):
-        runtime.select_records(decoded, selector)
+        jsonio.select_records(decoded, selector)

@@ -17,7 +17,8 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.io_base import SingerWriter
 
-from tap_builder.runtime import BufferedWriter, BuilderStream
+from tap_builder.runtime.jsonio import BufferedWriter
+from tap_builder.runtime.streams import BuilderStream
 
 #: sha256 of the SDK's ``Stream._generate_record_messages`` source (0.54.x).
 SDK_FINGERPRINT = "9b5f9fbcdedb7a1aec5673a44f51fd9bd88840f19f0fb29cba9953b9d9095bfe"

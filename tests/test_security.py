@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tap_builder.runtime import secret_forms
+from tap_builder.runtime.secrets import secret_forms
 from tests.e2e import InstalledTap, Run, install_taps
 from tests.hostile_api import HostileAPI
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from tap_builder.checks import duration_seconds, is_datetime, is_number
 from tap_builder.render.literals import py_literal
 from tap_builder.render.naming import NameAllocator, camel_case
-from tap_builder.runtime import variables_in
+from tap_builder.runtime.variables import variables_in
 from tap_builder.spec.models import (
     ApiKeyAuth,
     BasicAuth,
@@ -113,6 +113,8 @@ class StreamView:
     #: Class attributes for the record and incremental options, as
     #: (name, annotation, literal) triples; only the options the spec uses.
     options: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Run-time mixin classes the stream's options need, in MRO order.
+    mixins: list[str] = field(default_factory=list)
 
     @property
     def needs_url_params(self) -> bool:
@@ -568,6 +570,7 @@ def _stream_view(
     if incremental is not None and incremental.sorted:
         view.state_every = incremental.state_every or DEFAULT_STATE_EVERY
     view.options = _options(stream)
+    view.mixins = _mixins(stream)
     view.schema = _shaped_schema(view.schema, stream, spec)
     if incremental is not None and incremental.param_name is not None:
         _place_filter(view, incremental)
@@ -588,6 +591,27 @@ def _place_filter(view: StreamView, incremental: Incremental) -> None:
             else view.header_assignments
         )
         target.append(Assignment(py_literal(name), code))
+
+
+#: Run-time mixins by class name -> the runtime module that holds it. Their
+#: order is the order of the bases: record filters run after the client filter.
+RUNTIME_MIXINS = {
+    "RecordStream": "records",
+    "IncrementalStream": "incremental",
+    "ErrorRulesStream": "errors",
+}
+
+
+def _mixins(stream: Stream) -> list[str]:
+    """The run-time mixins a stream needs (its options live there)."""
+    found: list[str] = []
+    if stream.record_filter or stream.remove_fields or stream.add_fields:
+        found.append("RecordStream")
+    if stream.incremental is not None:
+        found.append("IncrementalStream")
+    if stream.error_handling:
+        found.append("ErrorRulesStream")
+    return found
 
 
 def _options(stream: Stream) -> list[tuple[str, str, str]]:
@@ -711,6 +735,11 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         ],
         "custom_paginators": [p for p in paginator_types if p in CUSTOM_PAGINATORS],
         "runtime_paginators": [p for p in paginator_types if p in RUNTIME_PAGINATORS],
+        "runtime_mixins": {
+            RUNTIME_MIXINS[name]: name
+            for name in RUNTIME_MIXINS
+            if any(name in s.mixins for s in streams)
+        },
         "sdk_requirement": SDK_REQUIREMENT,
         "sdk_test_requirement": SDK_TEST_REQUIREMENT,
         "tool_version": tool_version,

@@ -11,6 +11,7 @@ from singer_sdk.pagination import PageNumberPaginator
 
 from tap_aircall import schemas
 from tap_aircall.client import AircallStream
+from tap_aircall.runtime.incremental import IncrementalStream
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -23,7 +24,7 @@ if t.TYPE_CHECKING:
 SCHEMAS = SchemaDirectory(schemas)
 
 
-class CallsStream(AircallStream):
+class CallsStream(IncrementalStream, AircallStream):
     """Calls: GET /calls."""
 
     name = "calls"

@@ -8,7 +8,7 @@ import typing as t
 
 from singer_sdk.authenticators import BasicAuthenticator
 
-from tap_chargebee.runtime import BuilderStream
+from tap_chargebee.runtime.streams import BuilderStream
 
 if sys.version_info >= (3, 12):
     from typing import override

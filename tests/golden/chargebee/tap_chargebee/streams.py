@@ -11,6 +11,7 @@ from singer_sdk import SchemaDirectory, StreamSchema
 from tap_chargebee import schemas
 from tap_chargebee.client import ChargebeeStream
 from tap_chargebee.pagination import NextOffsetPaginator
+from tap_chargebee.runtime.incremental import IncrementalStream
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -23,7 +24,7 @@ if t.TYPE_CHECKING:
 SCHEMAS = SchemaDirectory(schemas)
 
 
-class CustomersStream(ChargebeeStream):
+class CustomersStream(IncrementalStream, ChargebeeStream):
     """Customers: GET /customers."""
 
     name = "customers"

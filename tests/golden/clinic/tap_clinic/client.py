@@ -8,7 +8,7 @@ import typing as t
 
 from singer_sdk.authenticators import APIKeyAuthenticator
 
-from tap_clinic.runtime import BuilderStream
+from tap_clinic.runtime.streams import BuilderStream
 
 if sys.version_info >= (3, 12):
     from typing import override

@@ -11,6 +11,7 @@ from singer_sdk import SchemaDirectory, StreamSchema
 from tap_clinic import schemas
 from tap_clinic.client import ClinicStream
 from tap_clinic.pagination import LimitOffsetPaginator
+from tap_clinic.runtime.incremental import IncrementalStream
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -52,7 +53,7 @@ class ClientsStream(ClinicStream):
         return self.context_from(record, {"client_id": "id", "clinic_code": "$.clinic.code"})
 
 
-class MedicalFormsStream(ClinicStream):
+class MedicalFormsStream(IncrementalStream, ClinicStream):
     """Medical Forms: GET /clients/{client_id}/medical-forms."""
 
     name = "medical_forms"

@@ -11,6 +11,7 @@ from singer_sdk.pagination import PageNumberPaginator
 
 from tap_helpdesk import schemas
 from tap_helpdesk.client import HelpdeskStream
+from tap_helpdesk.runtime.incremental import IncrementalStream
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -24,7 +25,7 @@ if t.TYPE_CHECKING:
 SCHEMAS = SchemaDirectory(schemas)
 
 
-class TicketsStream(HelpdeskStream):
+class TicketsStream(IncrementalStream, HelpdeskStream):
     """Tickets: POST /tickets/search."""
 
     name = "tickets"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_openlib.runtime import BuilderStream
+from tap_openlib.runtime.streams import BuilderStream
 
 
 class OpenlibStream(BuilderStream):

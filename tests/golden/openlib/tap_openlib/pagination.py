@@ -8,7 +8,7 @@ import typing as t
 
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 
-from tap_openlib.runtime import TokenPaginator
+from tap_openlib.runtime.paging import TokenPaginator
 
 if sys.version_info >= (3, 12):
     from typing import override

@@ -11,6 +11,7 @@ from singer_sdk.pagination import PageNumberPaginator
 
 from tap_shopify import schemas
 from tap_shopify.client import ShopifyStream
+from tap_shopify.runtime.incremental import IncrementalStream
 
 if sys.version_info >= (3, 12):
     from typing import override
@@ -23,7 +24,7 @@ if t.TYPE_CHECKING:
 SCHEMAS = SchemaDirectory(schemas)
 
 
-class ProductsStream(ShopifyStream):
+class ProductsStream(IncrementalStream, ShopifyStream):
     """Products: GET /products.json."""
 
     name = "products"

@@ -9,7 +9,8 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 
 from tap_shopify import streams
-from tap_shopify.runtime import BufferedWriter, run_cli
+from tap_shopify.runtime.cli import run_cli
+from tap_shopify.runtime.jsonio import BufferedWriter
 
 if sys.version_info >= (3, 12):
     from typing import override
