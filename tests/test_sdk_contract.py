@@ -1,9 +1,16 @@
-"""The one private SDK hook the runtime overrides, pinned.
+"""Every private place of the SDK (and of requests) the runtime touches, pinned.
 
-``BuilderStream._generate_record_messages`` replaces the SDK's method of the same
-name (it skips a per-record field-selection walk and clock call). If a new SDK
-changes its version of the method, the fingerprint test below fails: review the
-runtime's copy against the new code, then update the fingerprint.
+Each has its own test here, so an upgrade that moves one fails by name:
+
+- ``Stream._generate_record_messages``: overridden (it skips a per-record
+  field-selection walk and clock call); the SDK's source is fingerprinted, so a
+  change makes the runtime's copy be reviewed against the new code;
+- ``singer_sdk.helpers._catalog.pop_deselected_record_properties`` and
+  ``Stream._stream_version``: used by that override, as the SDK's method uses them;
+- the ``progress_markers`` key of stream state: dropped when a date window is
+  committed, so the final bookmark is the window's end;
+- ``requests.Response._content``: set by the guarded session after it has read a
+  body within its size and time limits (it is what ``Response.content`` returns).
 """
 
 from __future__ import annotations
@@ -93,3 +100,40 @@ def test_buffered_writer_writes_what_the_sdk_writer_writes(capfdbinary: t.Any) -
     sdk = SingerWriter()
     theirs = [json.loads(sdk.serialize_message(m)) for m in messages]
     assert ours == theirs
+
+
+def test_pop_deselected_record_properties_keeps_its_signature() -> None:
+    """The override calls it as the SDK's method does: (record, schema, mask)."""
+    from singer_sdk.helpers import _catalog
+
+    parameters = inspect.signature(_catalog.pop_deselected_record_properties).parameters
+    assert list(parameters)[:3] == ["record", "schema", "mask"]
+
+
+def test_stream_version_is_the_attribute_the_sdk_sets() -> None:
+    """``_stream_version`` starts as None and is what the SDK's sync assigns."""
+    stream = _Tap(config={}).streams["items"]
+    assert stream._stream_version is None
+    assert "self._stream_version =" in inspect.getsource(Stream.sync)
+
+
+def test_progress_markers_key_of_stream_state() -> None:
+    """The SDK keeps unsorted progress under ``progress_markers`` and finalizes it."""
+    from singer_sdk.helpers import _state
+
+    assert _state.PROGRESS_MARKERS == "progress_markers"
+    state = {"progress_markers": {"replication_key": "k", "replication_key_value": 1}}
+    _state.finalize_state_progress_markers(state)
+    assert state == {"replication_key": "k", "replication_key_value": 1}
+
+
+def test_response_content_is_what_the_session_sets() -> None:
+    """``Response.content``, ``.text`` and ``.json()`` read ``_content``."""
+    import requests
+
+    response = requests.Response()
+    response._content = b'{"a": 1}'
+    response.encoding = "utf-8"
+    assert response.content == b'{"a": 1}'
+    assert response.text == '{"a": 1}'
+    assert response.json() == {"a": 1}

@@ -124,7 +124,7 @@ class IncrementalStream(BuilderStream):
             value = current
         state["replication_key"] = self.replication_key
         state["replication_key_value"] = value
-        self._tap.write_message(
+        self.owner.write_message(
             singer.StateMessage(value=copy.deepcopy(self.tap_state))
         )
 

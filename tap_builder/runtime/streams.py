@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import typing as t
+import weakref
 from collections.abc import Mapping
 from http import HTTPStatus
 from urllib.parse import (
@@ -71,6 +72,12 @@ def set_in_body(body: dict[str, t.Any], path: str, value: object) -> None:
     node[last] = value
 
 
+#: Authenticators shared by the streams of one tap, by tap.
+_SHARED_AUTHENTICATORS: weakref.WeakKeyDictionary[Tap, t.Any] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 class BuilderStream(RESTStream[t.Any]):
     """Base class of every generated stream.
 
@@ -115,6 +122,8 @@ class BuilderStream(RESTStream[t.Any]):
 
     def __init__(self, tap: Tap, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
         super().__init__(tap, *args, **kwargs)
+        #: The tap this stream belongs to (its messages go out through it).
+        self.owner = tap
         properties = tap.config_jsonschema.get("properties", {})
         for name, prop in properties.items():
             if prop.get("secret"):
@@ -188,10 +197,9 @@ class BuilderStream(RESTStream[t.Any]):
 
     def shared_authenticator(self, build: t.Callable[[], t.Any]) -> t.Any:  # noqa: ANN401
         """One authenticator per tap, shared by its streams (tokens are reused)."""
-        shared = getattr(self._tap, "_shared_authenticator", None)
+        shared = _SHARED_AUTHENTICATORS.get(self.owner)
         if shared is None:
-            shared = build()
-            setattr(self._tap, "_shared_authenticator", shared)  # noqa: B010
+            shared = _SHARED_AUTHENTICATORS[self.owner] = build()
         return shared
 
     def render_fields(
