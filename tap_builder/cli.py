@@ -469,7 +469,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--workdir", help="keep the generated tap and its venv here")
     demo.set_defaults(handler=_demo)
+
+    schema = commands.add_parser(
+        "schema", help="print the spec format's JSON Schema (for editors)"
+    )
+    schema.set_defaults(handler=_schema)
     return parser
+
+
+def _schema(args: argparse.Namespace) -> int:
+    """Print the spec's JSON Schema, generated from the models."""
+    from tap_builder.spec.schema import spec_json_schema_text
+
+    del args
+    print(spec_json_schema_text())
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
