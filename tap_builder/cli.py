@@ -216,8 +216,17 @@ def _init(args: argparse.Namespace) -> int:
         print(f"nothing written to {target}", file=sys.stderr)
         return 1
     target.write_text(text, encoding="utf-8")
+    schema = target.with_name(SCHEMA_FILE)
+    if not schema.exists():  # for editors: the starter's first line points at it
+        from tap_builder.spec.schema import spec_json_schema_text
+
+        schema.write_text(spec_json_schema_text(), encoding="utf-8")
     print(f"wrote {target}; next: tap-builder validate {target}")
     return 0
+
+
+#: The spec format's JSON Schema next to a starter spec (see its first line).
+SCHEMA_FILE = "spec.schema.json"
 
 
 _INIT_FLAGS = (

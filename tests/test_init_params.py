@@ -673,3 +673,32 @@ def test_terminal_headers_are_read_and_their_settings_declared() -> None:
     assert answers.params == (Param("key", "string", True),)
     spec = render_starter(answers)
     assert '"X-Team": "red,blue"' in spec
+
+
+def test_init_points_editors_at_the_spec_schema(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The starter's first line names spec.schema.json, which init writes next to
+    it (once: a schema already there is left alone), and the starter fits it."""
+    import jsonschema
+
+    from tap_builder.cli import main
+    from tap_builder.spec.schema import spec_json_schema_text
+
+    target = tmp_path / "s.yaml"
+    code = main(
+        ["init", str(target), "--name", "X", "--base-url", "http://127.0.0.1:8765/x",
+         "--stream-path", "/a", "--no-input"]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert target.read_text().splitlines()[0] == (
+        "# yaml-language-server: $schema=spec.schema.json"
+    )
+    schema_file = tmp_path / "spec.schema.json"
+    assert schema_file.read_text() == spec_json_schema_text()
+    starter = load_spec(target).data
+    jsonschema.validate(starter, json.loads(schema_file.read_text()))
+    schema_file.write_text("{}")
+    other = ["init", str(tmp_path / "t.yaml"), "--name", "Y", "--stream-path", "/b"]
+    assert main([*other, "--base-url", "http://127.0.0.1:8765/y", "--no-input"]) == 0
+    assert schema_file.read_text() == "{}"
