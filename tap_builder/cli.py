@@ -97,7 +97,7 @@ def _infer_schema(args: argparse.Namespace) -> int:
 
 
 def _infer_live(args: argparse.Namespace) -> int:
-    from tap_builder.infer import infer_schema
+    from tap_builder.infer import LiveSample, infer_schema
     from tap_builder.preview import run_stream
     from tap_builder.spec.files import SpecFileError
     from tap_builder.spec_edit import replication_key_hint, write_schema
@@ -105,16 +105,22 @@ def _infer_live(args: argparse.Namespace) -> int:
     spec_path = Path(args.spec)
     connector = validate_spec(load_spec(spec_path))
     config = _read_json(args.config, "config")
-    result = run_stream(connector, args.stream, config, limit=None, pages=args.pages)
+    result = run_stream(
+        connector,
+        args.stream,
+        config,
+        limit=None,
+        pages=args.pages,
+        parents=args.parents,
+    )
     schema = infer_schema(result.raw_records)
     stream = connector.spec.stream(args.stream)
     if stream is None:  # run_stream has checked it already
         raise UserError(args.stream)
-    pages = len([e for e in result.requests if e.stream == args.stream])
-    print(
-        f"inferred from {len(result.raw_records)} records on {pages} pages",
-        file=sys.stderr,
+    sample = LiveSample.of(
+        args.stream, len(result.raw_records), result.requests, stream.parent_stream
     )
+    print(sample.summary(), file=sys.stderr)
     if hint := replication_key_hint(stream, schema):
         print(f"hint: {hint}", file=sys.stderr)
     if args.write:
@@ -177,27 +183,50 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from tap_builder.starter import Answers, ask, render_starter
+    from tap_builder.starter import (
+        Answers,
+        StarterError,
+        ask,
+        parse_auth_headers,
+        parse_params,
+        render_starter,
+    )
 
     target = Path(args.spec)
     if target.exists() and not args.force:
         msg = f"{target} exists; use --force to overwrite it"
         raise UserError(msg)
     given = {name: getattr(args, name) for name in _INIT_FLAGS if getattr(args, name)}
-    answers = Answers(spec_file=str(target), **given)
-    if not args.no_input and sys.stdin.isatty():
-        try:
-            answers = ask(answers, input)
-        except (EOFError, KeyboardInterrupt):
-            msg = "stopped before every question was answered; nothing written"
-            raise UserError(msg) from None
     try:
+        params = parse_params(args.param or ())
+        headers = parse_auth_headers(args.auth_header or ())
+        answers = Answers(
+            spec_file=str(target), params=params, auth_headers=headers, **given
+        )
+        if not args.no_input and sys.stdin.isatty():
+            try:
+                answers = ask(answers, input)
+            except (EOFError, KeyboardInterrupt):
+                msg = "stopped before every question was answered; nothing written"
+                raise UserError(msg) from None
         text = render_starter(answers)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    except StarterError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"nothing written to {target}", file=sys.stderr)
+        return 1
     target.write_text(text, encoding="utf-8")
+    schema = target.with_name(SCHEMA_FILE)
+    if not schema.exists():  # for editors: the starter's first line points at it
+        from tap_builder.spec.schema import spec_json_schema_text
+
+        schema.write_text(spec_json_schema_text(), encoding="utf-8")
     print(f"wrote {target}; next: tap-builder validate {target}")
     return 0
+
+
+#: The spec format's JSON Schema next to a starter spec (see its first line).
+SCHEMA_FILE = "spec.schema.json"
 
 
 _INIT_FLAGS = (
@@ -208,6 +237,10 @@ _INIT_FLAGS = (
     "auth",
     "api_key_location",
     "api_key_name",
+    "grant_type",
+    "token_url",
+    "login_url",
+    "token_selector",
     "stream_name",
     "stream_id",
     "stream_path",
@@ -217,6 +250,13 @@ _INIT_FLAGS = (
 
 
 def _add_init(commands: t.Any) -> None:  # noqa: ANN401
+    from tap_builder.starter import (
+        API_KEY_LOCATIONS,
+        AUTH_TYPES,
+        GRANT_TYPES,
+        PARAMETER_TYPES,
+    )
+
     init = commands.add_parser(
         "init", help="write a commented starter spec (asks on a terminal)"
     )
@@ -224,15 +264,65 @@ def _add_init(commands: t.Any) -> None:  # noqa: ANN401
     init.add_argument("--name", help="API name, e.g. Aircall")
     init.add_argument("--tap-id", dest="tap_id", help="tap id (default from the name)")
     init.add_argument("--domain", help="product domain, e.g. aircall.io")
-    init.add_argument("--base-url", dest="base_url", help="API base URL")
     init.add_argument(
-        "--auth", choices=("none", "api_key", "basic"), help="authentication"
+        "--base-url",
+        dest="base_url",
+        help="API base URL; may hold {config.NAME} (declare NAME with --param)",
     )
     init.add_argument(
-        "--api-key-location", dest="api_key_location", choices=("header", "query")
+        "--param",
+        action="append",
+        metavar="NAME[:TYPE][:secret]",
+        help=f"declare a setting (repeatable); TYPE one of: "
+        f"{', '.join(PARAMETER_TYPES)} (default string)",
     )
     init.add_argument(
-        "--api-key-name", dest="api_key_name", help="header/parameter name"
+        "--auth",
+        metavar="TYPE",
+        help=f"authentication: {', '.join(AUTH_TYPES)} (default none)",
+    )
+    init.add_argument(
+        "--api-key-location",
+        dest="api_key_location",
+        metavar="WHERE",
+        help=f"api_key: {' or '.join(API_KEY_LOCATIONS)} (default header)",
+    )
+    init.add_argument(
+        "--api-key-name",
+        dest="api_key_name",
+        metavar="NAME",
+        help="api_key: header/parameter name (X-API-Key; in the query: api_key)",
+    )
+    init.add_argument(
+        "--auth-header",
+        dest="auth_header",
+        action="append",
+        metavar="NAME=VALUE",
+        help="headers: a header every request carries (repeatable)",
+    )
+    init.add_argument(
+        "--grant-type",
+        dest="grant_type",
+        metavar="GRANT",
+        help=f"oauth2: {' or '.join(GRANT_TYPES)} (default client_credentials)",
+    )
+    init.add_argument(
+        "--token-url",
+        dest="token_url",
+        metavar="URL",
+        help="oauth2: token endpoint, a URL or a path (default /oauth/token)",
+    )
+    init.add_argument(
+        "--login-url",
+        dest="login_url",
+        metavar="URL",
+        help="session: login endpoint, a URL or a path (default /login)",
+    )
+    init.add_argument(
+        "--token-selector",
+        dest="token_selector",
+        metavar="JSONPATH",
+        help="session: JSONPath to the token in the login answer (default $.token)",
     )
     init.add_argument("--stream-name", dest="stream_name", help="first stream's name")
     init.add_argument("--stream-id", dest="stream_id", help="first stream's id")
@@ -314,7 +404,16 @@ def build_parser() -> argparse.ArgumentParser:
     infer.add_argument("--stream", help="live: the stream id")
     infer.add_argument("--config", help="live: the tap config (JSON file)")
     infer.add_argument(
-        "--pages", type=_positive, default=3, help="live: pages to read (3)"
+        "--pages",
+        type=_positive,
+        default=3,
+        help="live: pages to read (3; a child stream reads at least one per parent)",
+    )
+    infer.add_argument(
+        "--parents",
+        type=_positive,
+        default=3,
+        help="live: parent records a child stream is read for (3)",
     )
     infer.add_argument(
         "--write",
@@ -379,7 +478,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--workdir", help="keep the generated tap and its venv here")
     demo.set_defaults(handler=_demo)
+
+    schema = commands.add_parser(
+        "schema", help="print the spec format's JSON Schema (for editors)"
+    )
+    schema.set_defaults(handler=_schema)
     return parser
+
+
+def _schema(args: argparse.Namespace) -> int:
+    """Print the spec's JSON Schema, generated from the models."""
+    from tap_builder.spec.schema import spec_json_schema_text
+
+    del args
+    print(spec_json_schema_text())
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

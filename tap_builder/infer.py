@@ -13,6 +13,7 @@ import decimal
 import json
 import re
 import typing as t
+from dataclasses import dataclass
 from pathlib import Path
 
 from genson import SchemaBuilder
@@ -22,7 +23,7 @@ from singer_sdk.helpers.jsonpath import extract_jsonpath
 from tap_builder.checks import jsonpath_problem
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
 
 
 class SampleError(ValueError):
@@ -212,3 +213,68 @@ def _json_lines(text: str, path: Path) -> list[object]:
             msg = f"{path}:{number}: neither JSON nor JSON Lines ({exc.msg})"
             raise SampleError(msg) from None
     return records
+
+
+# --------------------------------------------------------------------------- #
+# What a live inference read
+# --------------------------------------------------------------------------- #
+
+
+class Request(t.Protocol):
+    """One logged request of a live run (``preview.RequestEntry``)."""
+
+    stream: str
+    decision: str | None
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class LiveSample:
+    """How much of the API a live inference read."""
+
+    records: int
+    pages: int
+    #: The parent stream of a child stream, else None.
+    parent_stream: str | None = None
+    #: Parent records the child stream was read for.
+    parents: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        stream: str,
+        records: int,
+        requests: Sequence[Request],
+        parent_stream: str | None = None,
+    ) -> LiveSample:
+        """Count the pages of ``stream`` and, for a child, its parent records.
+
+        A child stream is read once per parent record, each run starting a new
+        series of pages: a request starts one unless the request before it
+        (of the same stream) decided to fetch a next page.
+        """
+        own = [
+            getattr(entry, "decision", None) or ""  # none: the run's last request
+            for entry in requests
+            if entry.stream == stream
+        ]
+        runs = sum(
+            1
+            for index in range(len(own))
+            if index == 0 or not own[index - 1].startswith("next page")
+        )
+        return cls(records, len(own), parent_stream, runs if parent_stream else 0)
+
+    def summary(self) -> str:
+        """``inferred from 37 records on 5 pages (3 parent records of 'tickets')``."""
+        text = (
+            f"inferred from {_plural(self.records, 'record')} "
+            f"on {_plural(self.pages, 'page')}"
+        )
+        if self.parent_stream is not None:
+            parents = _plural(self.parents, "parent record")
+            text += f" ({parents} of {self.parent_stream!r})"
+        return text

@@ -469,7 +469,7 @@ def test_init_asks_and_reasks_closed_choices() -> None:
     assert answers.auth == "api_key" and answers.api_key_location == "query"
     assert answers.tap_id == "foo" and answers.stream_id == "items"
     assert answers.primary_key == "" and said == [
-        "  please answer one of: none, api_key, basic"
+        "  please answer one of: none, api_key, basic, bearer, headers, oauth2, session"
     ]
     spec = render_starter(answers)
     assert 'location: "query"' in spec
