@@ -55,8 +55,15 @@ class Checked:
     logo_file: tuple[bytes, str] | None = None
 
 
-def check_spec(spec: Spec, base_dir: Path) -> tuple[list[Found], Checked]:
-    """Run every cross-field check; return the problems and the loaded schemas."""
+def check_spec(
+    spec: Spec, base_dir: Path, *, declared_known: bool = True
+) -> tuple[list[Found], Checked]:
+    """Run every cross-field check; return the problems and the loaded schemas.
+
+    ``declared_known=False``: some parameters (or streams) failed validation and
+    stand in without their names (or incremental settings), so a ``{config.NAME}``
+    that is not declared is not reported (it may be the one that failed).
+    """
     schemas: dict[str, dict[str, t.Any]] = {}
     found: list[Found] = []
     if not spec.streams:
@@ -68,7 +75,7 @@ def check_spec(spec: Spec, base_dir: Path) -> tuple[list[Found], Checked]:
     found += _parameters(spec)
     found += _header_values(spec)
     found += _allowed_hosts(spec)
-    found += _variables(spec)
+    found += _variables(spec, declared_known=declared_known)
     found += _parents(spec)
     found += _auth_complete(spec)
     if isinstance(spec.authentication, HeadersAuth):
@@ -280,7 +287,7 @@ def _templated_fields(spec: Spec) -> Iterator[tuple[Loc, object, Stream | None]]
             yield (*loc, "add_fields", key), value, stream
 
 
-def _variables(spec: Spec) -> Iterator[Found]:
+def _variables(spec: Spec, *, declared_known: bool = True) -> Iterator[Found]:
     declared = {p.name for p in spec.parameters} | {"api_url"}
     if spec.has_incremental:
         declared.add("start_date")
@@ -291,8 +298,18 @@ def _variables(spec: Spec) -> Iterator[Found]:
             yield loc, str(exc)
             continue
         for variable in found:
-            if problem := _variable_problem(variable, spec, stream, declared, loc):
+            if declared_known or variable.name in declared or not variable.from_config:
+                problem = _variable_problem(variable, spec, stream, declared, loc)
+            else:  # maybe a parameter that failed validation
+                problem = _api_url_problem(variable, loc)
+            if problem:
                 yield loc, problem
+
+
+def _api_url_problem(variable: Variable, loc: Loc) -> str | None:
+    if variable.from_config and variable.name == "api_url" and loc == ("base_url",):
+        return "base_url cannot refer to {config.api_url}: api_url replaces it"
+    return None
 
 
 def _variable_problem(
@@ -303,8 +320,8 @@ def _variable_problem(
     loc: Loc,
 ) -> str | None:
     if variable.from_config:
-        if variable.name == "api_url" and loc == ("base_url",):
-            return "base_url cannot refer to {config.api_url}: api_url replaces it"
+        if problem := _api_url_problem(variable, loc):
+            return problem
         if variable.name not in declared:
             names = ", ".join(sorted(declared))
             if variable.name == "start_date":

@@ -130,6 +130,45 @@ def test_stop_conditions_save_the_empty_page(
     assert run.ids(stream) == expected
 
 
+def _feed_cursors(requests: list[Any], limit: int) -> list[Any]:
+    """The cursor each /feed request with this limit sent (None: the first page)."""
+    mine = [r for r in _paths(requests, "feed") if r.query.get("limit") == [str(limit)]]
+    return [r.query.get("cursor") for r in mine]
+
+
+def test_cursor_has_more_saves_the_empty_page(lab_run: tuple[Run, list[Any]]) -> None:
+    """The feed always sends a next cursor; has_more: "$.has_more" stops paging at
+    the page that says false, so no request follows it."""
+    run, requests = lab_run
+    # feed_has_more (limit 4): pages 4 + 4 + 2, has_more false on the third
+    assert _feed_cursors(requests, 4) == [None, ["cur-4"], ["cur-8"]]
+    assert run.ids("feed_has_more") == ALL_IDS
+    # the same feed without a stop condition (limit 5) asks for the empty page
+    assert _feed_cursors(requests, 5) == [None, ["cur-5"], ["cur-10"]]
+    assert run.ids("feed") == ALL_IDS
+
+
+@pytest.mark.parametrize(
+    ("stream", "limit", "cursors"),
+    [
+        # cursor, total_records "$.total" (10): after 3 + 3 + 3 + 1 records
+        ("feed_total", 3, [None, ["cur-3"], ["cur-6"], ["cur-9"]]),
+        # next_url "$.links.next", has_more: false on page 2 (6 + 4 records)
+        ("feed_next_url", 6, [None, ["cur-6"]]),
+        # link_header, total_pages "$.total_pages" (2 pages of 7)
+        ("feed_links", 7, [None, ["cur-7"]]),
+    ],
+)
+def test_stop_conditions_on_cursors_and_next_urls(
+    lab_run: tuple[Run, list[Any]], stream: str, limit: int, cursors: list[Any]
+) -> None:
+    """Stop conditions on cursor, next_url and link_header pagination end paging
+    although the API still offers a next page."""
+    run, requests = lab_run
+    assert _feed_cursors(requests, limit) == cursors
+    assert run.ids(stream) == ALL_IDS
+
+
 def test_bearer_auth_and_loop_protection(
     feature_tap: Callable[[str], InstalledTap], tmp_path: Path
 ) -> None:
@@ -294,6 +333,10 @@ def test_error_rule_fail_with_message(
         ("reports_total_pages", "all 4 pages ($.total_pages) read"),
         ("reports_total", "all 10 records ($.total) read"),
         ("reports_max_pages", "max_pages (2) reached"),
+        ("feed_has_more", "$.has_more is false"),
+        ("feed_total", "all 10 records ($.total) read"),
+        ("feed_next_url", "$.has_more is false"),
+        ("feed_links", "all 2 pages ($.total_pages) read"),
     ],
 )
 def test_preview_says_why_paging_stopped(stream: str, reason: str) -> None:

@@ -160,9 +160,9 @@ def test_aliases_within_the_budget_still_load(tmp_path: Path) -> None:
     problem = header_problem("\r", 1)
     assert lines_of(text, tmp_path) == [
         f":8 streams[0].headers.X-A: {problem}",
-        f":16 streams[1].headers.X-A: {problem}",
         ":15 streams[1].primary_key[0]: 'uid' is not a property of the schema "
         "(properties: id)",
+        f":16 streams[1].headers.X-A: {problem}",
     ]
 
 

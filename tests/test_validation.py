@@ -874,3 +874,456 @@ def test_spec_names() -> None:
         {**yaml.safe_load(variant()), "tap_id": "sage-intacct"}
     )
     assert (spec.distribution, spec.package) == ("tap-sage-intacct", "tap_sage_intacct")
+
+
+# --------------------------------------------------------------------------- #
+# Unknown keys: hints come from the keys valid at that path
+# --------------------------------------------------------------------------- #
+
+_STOP_KEYS = "has_more, total_pages, total_records, max_pages"
+
+UNKNOWN_KEYS = [
+    pytest.param(
+        {"type": "offset", "offset_param": "o", "limit_param": "l", "limit": 5,
+         "attribute": "page"},
+        "streams[0].pagination.attribute",
+        "'attribute' belongs to page_increment; this is offset, whose keys are: "
+        "location, offset_param, next_offset_selector, limit_param, limit, "
+        f"{_STOP_KEYS}",
+        id="offset-attribute",
+    ),
+    pytest.param(
+        {"type": "page_increment", "attribute": "page", "offset_param": "o"},
+        "streams[0].pagination.offset_param",
+        "'offset_param' belongs to offset; this is page_increment, whose keys are: "
+        f"location, attribute, start_from, {_STOP_KEYS}",
+        id="page-increment-offset-param",
+    ),
+    pytest.param(
+        {"type": "cursor", "param": "c", "next_cursor": "$.n", "next_url": "$.u"},
+        "streams[0].pagination.next_url",
+        "'next_url' belongs to next_url; this is cursor, whose keys are: "
+        f"next_cursor, next_cursor_header, location, param, {_STOP_KEYS}",
+        id="cursor-next-url",
+    ),
+    pytest.param(
+        {"type": "next_url", "next_url": "$.u", "param": "cursor"},
+        "streams[0].pagination.param",
+        f"'param' belongs to cursor; this is next_url, whose keys are: next_url, "
+        f"{_STOP_KEYS}",
+        id="next-url-param",
+    ),
+    pytest.param(
+        {"type": "link_header", "location": "query"},
+        "streams[0].pagination.location",
+        "'location' belongs to page_increment, offset, cursor; this is link_header, "
+        f"whose keys are: {_STOP_KEYS}",
+        id="link-header-location",
+    ),
+    pytest.param(
+        {"type": "page_increment", "attribute": "page", "start_at": 2},
+        "streams[0].pagination.start_at",
+        "unknown key 'start_at'. Did you mean 'start_from'?",
+        id="page-increment-typo",
+    ),
+    pytest.param(
+        {"type": "cursor", "param": "c", "next_cursr": "$.n"},
+        "streams[0].pagination.next_cursr",
+        "unknown key 'next_cursr'. Did you mean 'next_cursor'?",
+        id="cursor-typo",
+    ),
+    pytest.param(
+        {"type": "link_header", "colour": "red"},
+        "streams[0].pagination.colour",
+        f"unknown key 'colour'; the keys of link_header are: {_STOP_KEYS}",
+        id="link-header-no-match",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("pagination", "path", "message"), UNKNOWN_KEYS)
+def test_unknown_pagination_key_names_its_type(
+    tmp_path: Path, pagination: dict[str, object], path: str, message: str
+) -> None:
+    """A key of another pagination type says whose it is and lists this type's keys;
+    a typo gets a suggestion from this type's keys only."""
+    issues = issues_of(variant((f"{S0}.pagination", pagination)), tmp_path)
+    assert [(i.path, i.message) for i in issues if i.path == path] == [(path, message)]
+
+
+UNKNOWN_AUTH_KEYS = [
+    pytest.param(
+        {"type": "bearer", "token": "{config.api_key}", "value": "x"},
+        "authentication.value",
+        "'value' belongs to api_key; this is bearer, whose keys are: token",
+        id="bearer-value",
+    ),
+    pytest.param(
+        {"type": "basic", "username": "u", "token": "t"},
+        "authentication.token",
+        "'token' belongs to bearer; this is basic, whose keys are: username, password",
+        id="basic-token",
+    ),
+    pytest.param(
+        {"type": "api_key", "location": "header", "name": "X-Key", "value": "v",
+         "header": "X-Key"},
+        "authentication.header",
+        "'header' belongs to session; this is api_key, whose keys are: location, "
+        "name, value",
+        id="api-key-header",
+    ),
+    pytest.param(
+        {"type": "oauth2", "token_url": "/t", "client_id": "i", "client_secret": "s",
+         "body": {}},
+        "authentication.body",
+        "'body' belongs to session; this is oauth2, whose keys are: grant_type, "
+        "token_url, client_id, client_secret, refresh_token, scopes, client_auth, "
+        "extra_params",
+        id="oauth2-body",
+    ),
+    pytest.param(
+        {"type": "session", "login_url": "/l", "body": {}, "token_selector": "$.t",
+         "scopes": ["read"]},
+        "authentication.scopes",
+        "'scopes' belongs to oauth2; this is session, whose keys are: login_url, "
+        "body, token_selector, header, prefix",
+        id="session-scopes",
+    ),
+    pytest.param(
+        {"type": "headers", "headers": {"X-A": "a"}, "prefix": "Bearer "},
+        "authentication.prefix",
+        "'prefix' belongs to session; this is headers, whose keys are: headers",
+        id="headers-prefix",
+    ),
+    pytest.param(
+        {"type": "none", "username": "u"},
+        "authentication.username",
+        "'username' belongs to basic; this is none, which takes no other key",
+        id="none-username",
+    ),
+    pytest.param(
+        {"type": "bearer", "tokn": "t"},
+        "authentication.tokn",
+        "unknown key 'tokn'. Did you mean 'token'?",
+        id="bearer-typo",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("auth", "path", "message"), UNKNOWN_AUTH_KEYS)
+def test_unknown_authentication_key_names_its_type(
+    tmp_path: Path, auth: dict[str, object], path: str, message: str
+) -> None:
+    """The same for authentication types."""
+    issues = issues_of(variant(("authentication", auth)), tmp_path)
+    assert [(i.path, i.message) for i in issues if i.path == path] == [(path, message)]
+
+
+def _variants(union: object) -> list[type[models.Model]]:
+    members = t.get_args(t.get_args(union)[0])
+    return [m for m in members if isinstance(m, type)]
+
+
+@pytest.mark.parametrize(
+    ("union", "where"),
+    [
+        (models.Pagination, f"{S0}.pagination"),
+        (models.Authentication, "authentication"),
+    ],
+    ids=["pagination", "authentication"],
+)
+def test_no_key_is_suggested_where_it_is_not_valid(
+    tmp_path: Path, union: object, where: str
+) -> None:
+    """Every key of every variant, written in every other variant: the hint never
+    suggests a key the variant does not have (once it suggested the key itself)."""
+    from tap_builder.spec.messages import keys_of, type_tag
+
+    variants = _variants(union)
+    for variant_model in variants:
+        tag = type_tag(variant_model)
+        valid = set(keys_of(variant_model))
+        for other in variants:
+            for key in set(keys_of(other)) - valid:
+                data = {"type": tag, key: "x"}
+                issues = issues_of(variant((where, data)), tmp_path)
+                (issue,) = [i for i in issues if i.path.endswith(f".{key}")]
+                owners, _, this = issue.message.partition("; this is ")
+                assert owners.startswith(f"{key!r} belongs to "), issue
+                assert type_tag(other) in owners.split(" belongs to ")[1].split(", ")
+                assert this.startswith(f"{tag}, ") and "Did you mean" not in this
+
+
+def test_unknown_key_hint_comes_from_the_keys_at_that_path(tmp_path: Path) -> None:
+    """A pagination key written on a stream is unknown there, with no hint that
+    would name a key the stream does not have."""
+    issues = issues_of(variant((f"{S0}.attribute", "page")), tmp_path)
+    assert [(i.path, i.message) for i in issues] == [
+        ("streams[0].attribute", "unknown key 'attribute'")
+    ]
+
+
+def test_tag_that_is_also_a_key_is_not_in_the_path(tmp_path: Path) -> None:
+    """``next_url: {type: next_url, next_url: ...}``: the path names the key once."""
+    pagination = {"type": "next_url", "next_url": ""}
+    issues = issues_of(variant((f"{S0}.pagination", pagination)), tmp_path)
+    assert [(i.path, i.message) for i in issues] == [
+        ("streams[0].pagination.next_url", "must not be empty")
+    ]
+
+
+# --------------------------------------------------------------------------- #
+# Every problem in one run: field-level and cross-field together, by line
+# --------------------------------------------------------------------------- #
+
+
+def report(text: str, tmp_path: Path) -> list[str]:
+    """The validator's lines for ``text``, with the file shown as spec.yaml."""
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        validate_spec(load_spec(spec_file))
+    return [line.replace(str(spec_file), "spec.yaml") for line in caught.value.lines()]
+
+
+_ID_SCHEMA = "    schema: {type: object, properties: {id: {type: integer}}}\n"
+
+#: A typo in stream 0, an undeclared setting in stream 1, a parent cycle (2 <-> 3).
+TYPO_UNDECLARED_CYCLE = (
+    """\
+name: Mixed
+tap_id: mixed
+base_url: https://api.example.com
+parameters:
+  - {name: token, secret: true}
+streams:
+  - name: Users
+    id: users
+    path: /users
+    primary_keys: id
+    child_context: {user_id: id}
+"""
+    + _ID_SCHEMA
+    + """\
+  - name: Posts
+    id: posts
+    path: /users/{user_id}/posts?key={config.x}
+    parent_stream: users
+"""
+    + _ID_SCHEMA
+    + """\
+  - name: Tags
+    id: tags
+    path: /tags
+    parent_stream: labels
+    child_context: {tag_id: id}
+"""
+    + _ID_SCHEMA
+    + """\
+  - name: Labels
+    id: labels
+    path: /labels
+    parent_stream: tags
+    child_context: {label_id: id}
+"""
+    + _ID_SCHEMA
+)
+
+
+def test_typo_undeclared_setting_and_cycle_in_one_run(tmp_path: Path) -> None:
+    """An unknown key no longer hides the cross-field problems of the spec."""
+    assert report(TYPO_UNDECLARED_CYCLE, tmp_path) == [
+        "spec.yaml:10 streams[0].primary_keys: unknown key 'primary_keys'. "
+        "Did you mean 'primary_key'?",
+        "spec.yaml:15 streams[1].path: {config.x} refers to an undeclared parameter. "
+        "Declared: api_url, token",
+        "spec.yaml:21 streams[2].parent_stream: parent_stream links form a cycle "
+        "through 'tags'",
+        "spec.yaml:27 streams[3].parent_stream: parent_stream links form a cycle "
+        "through 'labels'",
+    ]
+
+
+FAILED_PARTS = (
+    """\
+name: Mixed
+tap_id: mixed
+base_url: https://api.example.com
+parameters:
+  - {name: token, secret: true}
+  - {name: region, type: text}
+streams:
+  - name: Users
+    id: users
+    path: /users/{config.region}
+    method: PUT
+    body: {a: 1}
+    primary_key: uid
+    child_context: {user_id: id}
+"""
+    + _ID_SCHEMA
+    + """\
+  - name: Posts
+    id: posts
+    path: /users/{user_id}/posts/{config.nope}/{config.nope}
+    parent_stream: users
+    primary_key: pid
+"""
+    + _ID_SCHEMA
+    + """\
+  - name: Notes
+    id: notes
+    path: /notes
+    parent_strem: users
+    query_params: {user: "{user_id}", since: "{config.start_date}"}
+    paginaton: {type: offset, offset_param: offset}
+"""
+    + _ID_SCHEMA
+)
+
+
+def test_parts_that_validated_are_checked_around_parts_that_did_not(
+    tmp_path: Path,
+) -> None:
+    """A failed parameter still declares its name; a failed stream still has its id
+    and context keys for its children, and its own cross-field problems (body
+    without POST, primary key) wait; a typo'd key is checked as the key it is a
+    typo of, at the key as written; a problem repeated in one field shows once."""
+    assert report(FAILED_PARTS, tmp_path) == [
+        "spec.yaml:6 parameters[1].type: 'text' is not valid. Use one of: string, "
+        "integer, number, boolean, date-time",
+        "spec.yaml:11 streams[0].method: 'PUT' is not valid. Use one of: GET, POST",
+        "spec.yaml:18 streams[1].path: {config.nope} refers to an undeclared "
+        "parameter. Declared: api_url, region, token",
+        "spec.yaml:20 streams[1].primary_key[0]: 'pid' is not a property of the "
+        "schema (properties: id)",
+        "spec.yaml:25 streams[2].parent_strem: unknown key 'parent_strem'. "
+        "Did you mean 'parent_stream'?",
+        "spec.yaml:26 streams[2].query_params.since: {config.start_date} exists only "
+        "in taps with an incremental stream; declare a parameter of your own instead",
+        "spec.yaml:27 streams[2].paginaton: unknown key 'paginaton'. "
+        "Did you mean 'pagination'?",
+        "spec.yaml:27 streams[2].paginaton.limit_param: required without "
+        "next_offset_selector (the offset grows by limit)",
+        "spec.yaml:27 streams[2].paginaton.limit: required without "
+        "next_offset_selector (the offset grows by limit)",
+    ]
+
+
+TOP_LEVEL_FAILURES = (
+    """\
+name: Mixed
+tap_id: Mixed_API
+base_url: https://api.example.com/{config.region}
+authentication: {type: bearer}
+parameters: {region: {type: string}}
+streams:
+  - name: Users
+    id: users
+    path: /users/{config.anything}
+    primary_key: uid
+    incremental: {replication_key: id, param_name: since}
+"""
+    + _ID_SCHEMA
+    + """\
+  - orders
+allowed_hosts: [cdn.example.com, "http://x", cdn.example.com]
+"""
+)
+
+
+def test_top_level_failures_leave_the_streams_checked(tmp_path: Path) -> None:
+    """A bad tap_id, authentication or parameters list, a stream that is not a
+    mapping and a bad host do not stop the checks of the rest; with the
+    parameters unreadable, {config.NAME} is not called undeclared."""
+    assert report(TOP_LEVEL_FAILURES, tmp_path) == [
+        "spec.yaml:2 tap_id: 'Mixed_API' is not valid: use lowercase letters and "
+        "digits in hyphen-separated words, starting with a letter (e.g. sage-intacct)",
+        "spec.yaml:4 authentication.token: required",
+        "spec.yaml:5 parameters: must be a list",
+        "spec.yaml:10 streams[0].primary_key[0]: 'uid' is not a property of the "
+        "schema (properties: id)",
+        "spec.yaml:13 streams[1]: must be a mapping",
+        "spec.yaml:14 allowed_hosts[1]: 'http://x' is a URL; give only its host, "
+        "without scheme and path",
+        "spec.yaml:14 allowed_hosts[2]: duplicate host 'cdn.example.com' "
+        "(allowed_hosts[0] has it)",
+    ]
+
+
+def test_problems_are_sorted_by_line(tmp_path: Path) -> None:
+    """A cross-field problem above a field-level one comes first."""
+    text = variant(
+        (f"{S0}.query_params.per_page", "{config.size}"),
+        ("streams.1.method", "PUT"),
+    )
+    lines = report(text, tmp_path)
+    assert [line.split(" ")[1].rstrip(":") for line in lines] == [
+        "streams[0].query_params.per_page",
+        "streams[1].method",
+    ]
+    numbers = [int(line.split(" ")[0].split(":")[1]) for line in lines]
+    assert numbers == sorted(numbers)
+
+
+#: The README's ``tap-builder validate broken.yaml`` example, file and output.
+README_BROKEN_YAML = """\
+name: Broken
+tap_id: broken
+base_url: https://api.example.com/{v1
+authentication: {type: api_key, location: header, name: X-Key, value: "{config.key}"}
+parameters:
+  - {name: token, secret: true}
+  - {name: n, type: integer, default: 10}
+streams:
+  - name: Calls
+    id: calls
+    path: /clients/{client_id}/calls
+    methd: GET
+    pagination: {type: offset, offset_param: skip, limit_param: limit, attribute: page}
+    schema: {type: object, properties: {id: {type: integer}}}
+  - name: Users
+    id: users
+    path: /users
+    pagination: {type: pages}
+    schema: {type: object, properties: {id: {type: integer}}}
+  - name: Teams
+    id: teams
+    path: /teams
+    parent_stream: members
+    child_context: {team_id: id}
+    schema: {type: object, properties: {id: {type: integer}}}
+  - name: Members
+    id: members
+    path: /teams/{team_id}/members
+    parent_stream: teams
+    child_context: {member_id: uid}
+    schema: {type: object, properties: {id: {type: integer}}}
+"""
+
+README_BROKEN_OUTPUT = """\
+broken.yaml:3 base_url: lone '{' at character 25; variables look like {config.NAME} or {NAME}, and a literal brace is written '{{'
+broken.yaml:4 authentication.value: {config.key} refers to an undeclared parameter. Declared: api_url, n, token
+broken.yaml:11 streams[0].path: {client_id} is a parent-context variable, but this stream has no parent_stream; did you mean {config.client_id}?
+broken.yaml:12 streams[0].methd: unknown key 'methd'. Did you mean 'method'?
+broken.yaml:13 streams[0].pagination.attribute: 'attribute' belongs to page_increment; this is offset, whose keys are: location, offset_param, next_offset_selector, limit_param, limit, has_more, total_pages, total_records, max_pages
+broken.yaml:13 streams[0].pagination.limit: required without next_offset_selector (the offset grows by limit)
+broken.yaml:18 streams[1].pagination.type: 'pages' is not a known type. Use one of: page_increment, offset, cursor, next_url, link_header
+broken.yaml:23 streams[2].parent_stream: parent_stream links form a cycle through 'teams'
+broken.yaml:29 streams[3].parent_stream: parent_stream links form a cycle through 'members'
+broken.yaml:30 streams[3].child_context.member_id: 'uid' is not a property of the schema (properties: id, team_id)
+10 problems found.
+"""  # noqa: E501
+
+
+def test_readme_validate_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``tap-builder validate broken.yaml`` prints every problem in one run, as
+    the README shows."""
+    from tap_builder.cli import main
+
+    (tmp_path / "broken.yaml").write_text(README_BROKEN_YAML, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "broken.yaml"]) == 1
+    assert capsys.readouterr().err == README_BROKEN_OUTPUT

@@ -1,8 +1,10 @@
 """The "lab" demo API: endpoints for the options beyond the Connector Builder.
 
 Cursor pagination (body, header, POST body), next-page URLs, ``Link`` headers,
-page numbers with ``has_more`` / ``total_pages`` / ``total`` in the body, a
-cursor that repeats (a pagination loop), and two-header authentication.
+page numbers with ``has_more`` / ``total_pages`` / ``total`` in the body, a feed
+that always offers a next page (cursor, URL and ``Link``) and says only in
+``has_more`` / ``total`` / ``total_pages`` that it is empty, a cursor that
+repeats (a pagination loop), and two-header authentication.
 """
 
 from __future__ import annotations

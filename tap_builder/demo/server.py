@@ -595,6 +595,31 @@ def lab_reports(request: ApiRequest) -> Payload:
     }
 
 
+def lab_feed(request: ApiRequest) -> ApiResponse:
+    """``GET /feed?cursor=&limit=``: a next page is always offered, even past the end.
+
+    Like many real APIs, it always sends a next cursor (``next_cursor``), a next
+    URL (``links.next``) and a ``Link: rel="next"`` header; only ``has_more``,
+    ``total`` and ``total_pages`` tell that the next page is empty. A tap without
+    a stop condition asks for that empty page; one with a stop condition does not.
+    """
+    offset = _lab_cursor(request.arg("cursor"))
+    size = _lab_size(request)
+    records, following = lab.page(offset, size)
+    cursor = lab.cursor_of(offset + size)
+    host = request.header("host") or "127.0.0.1"
+    link = f"http://{host}/lab/v1/feed?cursor={cursor}&limit={size}"
+    body = {
+        "items": records,
+        "has_more": following is not None,
+        "total": len(lab.LAB_ITEMS),
+        "total_pages": -(-len(lab.LAB_ITEMS) // size),
+        "next_cursor": cursor,
+        "links": {"next": f"feed?cursor={cursor}&limit={size}"},
+    }
+    return ApiResponse(200, body, (("Link", f'<{link}>; rel="next"'),))
+
+
 def lab_loop(request: ApiRequest) -> Payload:
     """``GET /loop``: a broken API whose cursor never changes."""
     del request
@@ -846,6 +871,7 @@ APIS: tuple[Api, ...] = (
         _route("GET", "/articles", lab_articles),
         _route("GET", "/tags", lab_tags),
         _route("GET", "/reports", lab_reports),
+        _route("GET", "/feed", lab_feed),
         _route("GET", "/loop", lab_loop),
         _route("GET", "/workspace", lab_workspace),
         _route("GET", "/ledger", lab_ledger),

@@ -385,7 +385,12 @@ def _page_increment(
 
 
 def _with_stop_rules(inner: PaginatorView, rules: StopRules) -> PaginatorView:
-    """Wrap a paginator in ``StopWhen`` when the spec declares stop conditions."""
+    """Wrap a paginator in ``StopWhen`` when the spec declares stop conditions.
+
+    Every pagination type takes them: ``StopWhen`` counts pages and records itself
+    and reads ``has_more``/``total_pages``/``total_records`` from the body, so it
+    does not matter what carries the next token.
+    """
     if not rules.has_stop_rules:
         return inner
     keywords = [
@@ -400,16 +405,6 @@ def _with_stop_rules(inner: PaginatorView, rules: StopRules) -> PaginatorView:
     return PaginatorView("StopWhen", code, (inner.return_type,))
 
 
-def _max_pages(inner: PaginatorView, max_pages: int | None) -> PaginatorView:
-    if max_pages is None:
-        return inner
-    code = (
-        f"StopWhen({inner.code}, max_pages={py_literal(max_pages)}, "
-        "decode=self.decode_body, records_on_page=lambda: self.last_page_size)"
-    )
-    return PaginatorView("StopWhen", code, (inner.return_type,))
-
-
 def _cursor(pagination: CursorPagination, view: StreamView) -> PaginatorView:
     _place_token(view, pagination.location, pagination.param)
     source = (
@@ -418,20 +413,20 @@ def _cursor(pagination: CursorPagination, view: StreamView) -> PaginatorView:
         else f"selector={py_literal(pagination.next_cursor)}"
     )
     code = f"CursorPaginator({source}, decode=self.decode_body)"
-    return _max_pages(PaginatorView("CursorPaginator", code), pagination.max_pages)
+    return _with_stop_rules(PaginatorView("CursorPaginator", code), pagination)
 
 
 def _next_url(pagination: NextUrlPagination, view: StreamView) -> PaginatorView:
     view.follows_next_url = True
     selector = py_literal(pagination.next_url)
     code = f"NextUrlPaginator(selector={selector}, decode=self.decode_body)"
-    return _max_pages(PaginatorView("NextUrlPaginator", code), pagination.max_pages)
+    return _with_stop_rules(PaginatorView("NextUrlPaginator", code), pagination)
 
 
 def _link_header(pagination: LinkHeaderPagination, view: StreamView) -> PaginatorView:
     view.follows_next_url = True
     code = "NextUrlPaginator(decode=self.decode_body)"
-    return _max_pages(PaginatorView("NextUrlPaginator", code), pagination.max_pages)
+    return _with_stop_rules(PaginatorView("NextUrlPaginator", code), pagination)
 
 
 def _offset(pagination: OffsetPagination, view: StreamView) -> PaginatorView:

@@ -356,7 +356,14 @@ TokenLocation = t.Literal["query", "header", "body"]
 
 
 class StopRules(Model):
-    """Optional ways to stop before an empty page (page numbers and offsets)."""
+    """Optional ways to stop before an empty page, for every pagination type.
+
+    The generated tap counts the pages and records it has read itself, whatever
+    carries the next token (a page number, an offset, a cursor, a URL), so each
+    condition means the same for every type: ``has_more`` false, ``total_pages``
+    pages read, ``total_records`` records read, or ``max_pages`` pages read ends
+    paging without requesting the page after.
+    """
 
     has_more: NonEmpty | None = Field(
         None, description="JSONPath to a boolean: false stops paging."
@@ -405,7 +412,7 @@ class OffsetPagination(StopRules):
     limit: PageSize | None = Field(None, description="Page size.")
 
 
-class CursorPagination(Model):
+class CursorPagination(StopRules):
     """An opaque cursor from the body or a header, sent back with the next request."""
 
     type: t.Literal["cursor"]
@@ -419,22 +426,19 @@ class CursorPagination(Model):
         "query", description="Where the cursor goes (body: a dotted path)."
     )
     param: NonEmpty = Field(description="Parameter, header or body path of the cursor.")
-    max_pages: Count | None = Field(None, description="Stop after this many pages.")
 
 
-class NextUrlPagination(Model):
+class NextUrlPagination(StopRules):
     """The next page's URL, read from the response body."""
 
     type: t.Literal["next_url"]
     next_url: NonEmpty = Field(description="JSONPath to the next page's URL.")
-    max_pages: Count | None = Field(None, description="Stop after this many pages.")
 
 
-class LinkHeaderPagination(Model):
+class LinkHeaderPagination(StopRules):
     """RFC 8288 ``Link: <url>; rel="next"`` headers."""
 
     type: t.Literal["link_header"]
-    max_pages: Count | None = Field(None, description="Stop after this many pages.")
 
 
 Pagination = t.Annotated[

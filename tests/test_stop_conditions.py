@@ -1,0 +1,121 @@
+"""Stop conditions (has_more, total_pages, total_records, max_pages) on every
+pagination type: accepted by validation, and the generated paginator honours them.
+
+End to end against the demo API: tests/test_features.py (feed streams of
+sample_specs/features/lab.yaml).
+"""
+
+from __future__ import annotations
+
+import copy
+import typing as t
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tap_builder import load_spec, validate_spec
+from tap_builder.render.context import PAGINATORS, StreamView, stream_views
+from tap_builder.render.literals import py_literal
+from tap_builder.render.naming import NameAllocator
+
+SPEC: dict[str, t.Any] = {
+    "name": "Stops",
+    "tap_id": "stops",
+    "base_url": "https://api.example.com",
+    "streams": [
+        {
+            "name": "Items",
+            "id": "items",
+            "path": "/items",
+            "method": "POST",
+            "records_selector": "$.items[*]",
+            "schema": {"type": "object", "properties": {"id": {"type": "integer"}}},
+        }
+    ],
+}
+
+#: One pagination of each type, without stop conditions, and its paginator class.
+TYPES: dict[str, tuple[dict[str, t.Any], str]] = {
+    "page_increment": ({"attribute": "page"}, "PageNumberPaginator"),
+    "offset": ({"offset_param": "offset", "limit_param": "limit", "limit": 10},
+               "LimitOffsetPaginator"),
+    "cursor": ({"next_cursor": "$.next", "param": "cursor"}, "CursorPaginator"),
+    "next_url": ({"next_url": "$.links.next"}, "NextUrlPaginator"),
+    "link_header": ({}, "NextUrlPaginator"),
+}  # fmt: skip
+
+RULES: dict[str, object] = {
+    "has_more": "$.has_more",
+    "total_pages": "$.pages",
+    "total_records": "$.total",
+    "max_pages": 3,
+}
+
+
+def _view(tmp_path: Path, pagination: dict[str, t.Any]) -> StreamView:
+    spec = copy.deepcopy(SPEC)
+    spec["streams"][0]["pagination"] = pagination
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    (view,) = stream_views(validate_spec(load_spec(spec_file)), NameAllocator())
+    return view
+
+
+def test_every_pagination_type_is_covered() -> None:
+    """The table here names every pagination type the models have."""
+    assert set(TYPES) == set(PAGINATORS)
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("kind", TYPES)
+def test_stop_condition_wraps_every_paginator(
+    tmp_path: Path, kind: str, rule: str
+) -> None:
+    """Each stop condition validates on each type and wraps its paginator."""
+    fields, inner = TYPES[kind]
+    view = _view(tmp_path, {"type": kind, **fields, rule: RULES[rule]})
+    paginator = view.paginator
+    assert paginator is not None
+    assert (paginator.return_type, paginator.also_uses) == ("StopWhen", (inner,))
+    assert paginator.code.startswith(f"StopWhen({inner}(")
+    assert f"{rule}={py_literal(RULES[rule])}" in paginator.code
+    assert "records_on_page=lambda: self.last_page_size" in paginator.code
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_all_stop_conditions_at_once(tmp_path: Path, kind: str) -> None:
+    """Every condition can be given together (the first to hold stops paging)."""
+    fields, _ = TYPES[kind]
+    view = _view(tmp_path, {"type": kind, **fields, **RULES})
+    assert view.paginator is not None
+    code = view.paginator.code
+    assert all(f"{rule}={py_literal(value)}" in code for rule, value in RULES.items())
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_without_stop_conditions_nothing_is_wrapped(tmp_path: Path, kind: str) -> None:
+    """Specs without stop conditions generate the paginator they always did."""
+    fields, inner = TYPES[kind]
+    view = _view(tmp_path, {"type": kind, **fields})
+    assert view.paginator is not None
+    assert (view.paginator.return_type, view.paginator.also_uses) == (inner, ())
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_stop_condition_jsonpath_is_checked_on_every_type(
+    tmp_path: Path, kind: str
+) -> None:
+    """A broken has_more JSONPath is a validation error on every type."""
+    from tap_builder import SpecError
+
+    fields, _ = TYPES[kind]
+    spec = copy.deepcopy(SPEC)
+    spec["streams"][0]["pagination"] = {"type": kind, **fields, "has_more": "$.[["}
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        validate_spec(load_spec(spec_file))
+    assert [(i.path, i.message.split(":")[0]) for i in caught.value.issues] == [
+        ("streams[0].pagination.has_more", "'$.[[' is not a valid JSONPath")
+    ]
