@@ -6,7 +6,7 @@ import copy
 import json
 import shutil
 import typing as t
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
@@ -1327,3 +1327,44 @@ def test_readme_validate_example(
     monkeypatch.chdir(tmp_path)
     assert main(["validate", "broken.yaml"]) == 1
     assert capsys.readouterr().err == README_BROKEN_OUTPUT
+
+
+SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}}}
+
+
+@pytest.mark.parametrize("version", ["v1", "1.0-beta", "01.0", ""])
+def test_version_must_be_pep_440(version: str, tmp_path: Path) -> None:
+    """The tap's version is checked at the spec, with a hint instead of a regex."""
+    spec = {
+        "name": "V",
+        "tap_id": "v",
+        "version": version,
+        "base_url": "https://x.test",
+        "streams": [{"name": "a", "id": "a", "path": "/a", "schema": SCHEMA}],
+    }
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps(spec, indent=1))
+    with pytest.raises(SpecError) as caught:
+        validate_spec(load_spec(path))
+    assert [issue.format(str(path)) for issue in caught.value.issues] == [
+        f"{path}:4 version: {version!r} is not valid: use a PEP 440 version: numbers "
+        "separated by dots, optionally followed by aN, bN or rcN, .postN, .devN "
+        "(e.g. 1.2.0, 2.0rc1)"
+    ]
+
+
+def test_version_goes_into_the_package(tmp_path: Path) -> None:
+    """``version`` (default 0.1.0) is the generated pyproject's version."""
+    from tap_builder import render_package
+
+    spec = {
+        "name": "V",
+        "tap_id": "v",
+        "version": "2.1.0rc1",
+        "base_url": "https://x.test",
+        "streams": [{"name": "a", "id": "a", "path": "/a", "schema": SCHEMA}],
+    }
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps(spec))
+    files = render_package(validate_spec(load_spec(path)))
+    assert 'version = "2.1.0rc1"\n' in str(files[PurePosixPath("pyproject.toml")])

@@ -24,6 +24,8 @@ PATTERN_HINTS = {
     "id": "use snake_case: lowercase letters, digits and _, not starting with a digit",
     "name": "use lowercase letters, digits and _, not starting with a digit",
     "child_context": "context keys are identifiers: letters, digits and _",
+    "version": "use a PEP 440 version: numbers separated by dots, optionally "
+    "followed by aN, bN or rcN, .postN, .devN (e.g. 1.2.0, 2.0rc1)",
 }
 
 #: Union members pydantic names in a location; not keys the user wrote.

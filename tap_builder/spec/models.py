@@ -35,6 +35,13 @@ CONTEXT_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 #: date_format names: Unix seconds, Unix milliseconds, ISO-8601 (UTC, ``Z``).
 NAMED_DATE_FORMATS = ("timestamp", "timestamp_ms", "iso8601")
 
+#: A PEP 440 public version: release, optional pre/post/dev parts (1.2.0, 2.0rc1).
+VERSION_PATTERN = (
+    r"^(?:[1-9][0-9]*!)?(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*"
+    r"(?:(?:a|b|rc)(?:0|[1-9][0-9]*))?(?:\.post(?:0|[1-9][0-9]*))?"
+    r"(?:\.dev(?:0|[1-9][0-9]*))?$"
+)
+
 #: Settings every generated tap has without declaring them.
 BUILTIN_SETTINGS = (
     "api_url",
@@ -705,6 +712,11 @@ class Spec(Model):
     domain: str | None = Field(None, description="Product domain.")
     logo: str | None = Field(None, description="Logo URL or path.")
     description: str | None = Field(None, description="One-paragraph description.")
+    version: str = Field(
+        "0.1.0",
+        description="The generated tap's version (PEP 440), e.g. 1.2.0.",
+        pattern=VERSION_PATTERN,
+    )
     base_url: NonEmpty = Field(description="API base URL; may hold {config.NAME}.")
     authentication: Authentication = Field(
         default_factory=lambda: NoAuth(type="none"),
