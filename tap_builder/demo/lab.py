@@ -1,10 +1,13 @@
-"""The "lab" demo API: endpoints for the options beyond the Connector Builder.
+"""Records, credentials and state of the "lab" demo API.
 
-Cursor pagination (body, header, POST body), next-page URLs, ``Link`` headers,
-page numbers with ``has_more`` / ``total_pages`` / ``total`` in the body, a feed
-that always offers a next page (cursor, URL and ``Link``) and says only in
-``has_more`` / ``total`` / ``total_pages`` that it is empty, a cursor that
-repeats (a pagination loop), and two-header authentication.
+Its handlers and routes are in :mod:`tap_builder.demo.apis.lab`; tests reset
+the state here (odd-call failures, issued tokens, bumped projects). The lab
+serves the options beyond the Connector Builder: cursor pagination (body,
+header, POST body), next-page URLs, ``Link`` headers, page numbers with
+``has_more`` / ``total_pages`` / ``total`` in the body, a feed that always
+offers a next page (cursor, URL and ``Link``) and says only in ``has_more`` /
+``total`` / ``total_pages`` that it is empty, a cursor that repeats (a
+pagination loop), and two-header authentication.
 """
 
 from __future__ import annotations
