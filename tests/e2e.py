@@ -27,6 +27,10 @@ VENV_REQUIREMENTS = (
     "typing-extensions>=4.5",
     "hatchling>=1.25,<2",
     "pytest>=8",
+    # tests/test_generated_quality.py type-checks generated packages against
+    # singer-sdk's own annotations (mypy --strict), so mypy runs in this venv.
+    "mypy>=1.11",
+    "types-requests",
 )
 
 

@@ -16,7 +16,11 @@ from tap_builder import __version__, load_spec, render_package, validate_spec
 from tests.e2e import SAMPLES
 
 GOLDEN = Path(__file__).parent / "golden"
-STEMS = sorted(p.stem for p in SAMPLES.glob("*.yaml"))
+#: Sample specs by their golden folder: sample_specs/<stem>.yaml in <stem>/,
+#: sample_specs/features/<stem>.yaml in features/<stem>/.
+STEMS = sorted(p.stem for p in SAMPLES.glob("*.yaml")) + sorted(
+    f"features/{p.stem}" for p in (SAMPLES / "features").glob("*.yaml")
+)
 RUNTIME = Path(__file__).parent.parent / "tap_builder" / "runtime"
 
 

@@ -32,7 +32,6 @@ from tap_builder import (
     write_package,
 )
 from tap_builder.cli import main
-from tap_builder.render.literals import py_literal
 
 CANARY = "CANARY_FILE"
 SNIPPETS = [
@@ -190,7 +189,8 @@ def test_hostile_specs_render_to_code_that_holds_the_text(
         schema = json.loads(files[schema_file])
         assert schema["properties"].keys() >= stream["schema"]["properties"].keys()
     tap_py = str(files[PurePosixPath(f"{package}/tap.py")])
-    assert py_literal(spec["parameters"][1]["default"]) in tap_py
+    tap_literals = _literals({PurePosixPath("tap.py"): tap_py})
+    assert spec["parameters"][1]["default"] in tap_literals
     assert not Path(CANARY).exists()
 
 

@@ -129,8 +129,8 @@ def test_a_request_nobody_recorded_says_so(
             check=False,
         )
     finally:
-        replay.SERVER.shutdown()
-        replay.SERVER.server_close()
+        replay.SERVERS[-1].shutdown()
+        replay.SERVERS[-1].server_close()
     assert run.returncode == 1
     last = run.stderr.strip().splitlines()[-1]
     assert "stream 'users': HTTP 421 Misdirected Request for " in last

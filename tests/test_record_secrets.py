@@ -279,8 +279,8 @@ def _replayed_records(connector: Any, package: Path) -> dict[str, list[Any]]:
             )
             tap.run_sync_dry_run(dry_run_record_limit=max_records)
     finally:
-        replay.SERVER.shutdown()
-        replay.SERVER.server_close()
+        replay.SERVERS[-1].shutdown()
+        replay.SERVERS[-1].server_close()
     records: dict[str, list[Any]] = {}
     for message in writer.messages:
         if message["type"] == "RECORD":

@@ -1,4 +1,9 @@
-"""Render a valid spec into the files of a tap package: pure, no file I/O."""
+"""Render a valid spec into the files of a tap package: pure, no file I/O.
+
+The last step runs ``ruff format`` over the Python files (in a private temporary
+folder, see :mod:`tap_builder.render.formatting`), so packages are formatted as
+generated.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from tap_builder.render.context import template_context
 from tap_builder.render.environment import environment, templates_dir
+from tap_builder.render.formatting import format_python
 from tap_builder.render.literals import RenderError, json_text
 
 if t.TYPE_CHECKING:
@@ -56,6 +62,13 @@ def render_package(
     if connector.logo_file is not None:
         data, suffix = connector.logo_file
         files[PurePosixPath("assets", "logo" + suffix)] = data
+    python = {
+        path: text
+        for path, text in files.items()
+        if path.suffix == ".py" and isinstance(text, str)
+    }
+    pyproject = files[PurePosixPath("pyproject.toml")]
+    files.update(format_python(python, str(pyproject)))
     return dict(sorted(files.items()))
 
 

@@ -147,6 +147,13 @@ class AuthView:
     #: Request headers that carry credentials, besides ``Authorization``.
     credential_headers: tuple[str, ...] = ()
 
+    @property
+    def annotation_only(self) -> bool:
+        """Whether the class only annotates the property (a helper builds it)."""
+        return bool(
+            self.code and self.sdk_class and f"{self.sdk_class}(" not in self.code
+        )
+
 
 # --------------------------------------------------------------------------- #
 # Settings
@@ -332,7 +339,7 @@ def auth_view(spec: Spec) -> AuthView:
             "self.shared_authenticator(lambda: SessionAuthenticator("
             f"login_url=self.resolve_url({py_literal(auth.login_url)}), "
             f"body=self.render_secret_data({py_literal(auth.body)}), "
-            f"token_selector={py_literal(auth.token_selector)}, "
+            f"answer_selector={py_literal(auth.token_selector)}, "
             f"header={py_literal(auth.header)}, prefix={py_literal(auth.prefix)}, "
             f"settings={py_literal(', '.join(used))}))"
         )

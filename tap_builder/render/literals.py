@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import textwrap
 import typing as t
 
 import tomli_w
@@ -41,12 +43,44 @@ def py_literal(value: object) -> str:
     return _literal(value)
 
 
+#: The longest string literal written in one piece; a longer string becomes
+#: parenthesised pieces, which ruff format joins again where the line has room.
+#: So generated lines stay within 88 columns however long the spec's texts are.
+STRING_PIECE = 60
+
+
+def _quoted(value: str) -> str:
+    text = repr(value)
+    if text[0] == "'" and '"' not in value:
+        text = '"' + text[1:-1] + '"'
+    return text
+
+
+def _string_literal(value: str) -> str:
+    text = _quoted(value)
+    if len(text) <= STRING_PIECE:
+        return text
+    pieces: list[str] = []
+    current = ""
+    for token in re.findall(r"\S+\s*|\s+", value):  # words with their spaces
+        if len(_quoted(current + token)) <= STRING_PIECE:
+            current += token
+            continue
+        if current:
+            pieces.append(current)
+            current = ""
+        for char in token:  # a word longer than a piece is cut
+            if current and len(_quoted(current + char)) > STRING_PIECE:
+                pieces.append(current)
+                current = ""
+            current += char
+    pieces.append(current)
+    return "(" + " ".join(_quoted(piece) for piece in pieces) + ")"
+
+
 def _literal(value: object) -> str:
     if isinstance(value, str):
-        text = repr(value)
-        if text[0] == "'" and '"' not in value:
-            text = '"' + text[1:-1] + '"'
-        return text
+        return _string_literal(value)
     if isinstance(value, dict):
         items = ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items())
         return "{" + items + "}"
@@ -72,6 +106,45 @@ def docstring(text: object) -> str:
     if safe.endswith('"'):
         safe += " "
     return safe
+
+
+#: Generated code's line length (ruff's default, the generated pyproject's).
+LINE_LENGTH = 88
+
+
+def doc(text: object, indent: int = 0, fallback: str = "Generated code.") -> str:
+    """A whole docstring (quotes included) for ``text`` that fits the line length.
+
+    One line when it fits. Otherwise the first sentence is the summary line
+    (``fallback`` when that sentence is too long too) and the text follows,
+    wrapped. The summary starts with a capital and ends with a full stop, as
+    pydocstyle wants.
+    """
+    safe = _summary_form(docstring(text).strip())
+    if indent + len(safe) + 6 <= LINE_LENGTH and not safe.endswith('"'):
+        return f'"""{safe}"""'
+    first, _, rest = safe.partition(". ")
+    summary = first + "."
+    if not rest or indent + len(summary) + 3 > LINE_LENGTH:
+        summary, rest = _summary_form(fallback), safe
+    pad = " " * indent
+    body = textwrap.fill(
+        rest,
+        width=LINE_LENGTH - indent,
+        initial_indent=pad,
+        subsequent_indent=pad,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return f'"""{summary}\n\n{body}\n{pad}"""'
+
+
+def _summary_form(text: str) -> str:
+    if text and text[0].islower():
+        text = text[0].upper() + text[1:]
+    if not text.endswith((".", "!", "?")):
+        text += "."
+    return text
 
 
 def comment(text: object) -> str:
@@ -114,6 +187,7 @@ def json_text(value: object) -> str:
 FILTERS: dict[str, t.Callable[..., str]] = {
     "py": py_literal,
     "docstring": docstring,
+    "doc": doc,
     "comment": comment,
     "toml": toml_string,
     "toml_array": toml_array,

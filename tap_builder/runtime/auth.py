@@ -11,25 +11,25 @@ import tempfile
 import threading
 import time
 import typing as t
-from collections.abc import Mapping
+from http import HTTPStatus
 from pathlib import Path
 
 import requests
-
-if t.TYPE_CHECKING:
-    pass
-
 
 from .http import APIError, GuardedSession, Limits, describe_failure
 from .jsonio import decode_json, first_match
 from .secrets import excerpt, redact_url, register_secret
 from .variables import to_text
 
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
 
 class HeadersAuthenticator(requests.auth.AuthBase):
     """Sets several headers on every request (their values are secrets)."""
 
     def __init__(self, headers: Mapping[str, str]) -> None:
+        """Send ``headers`` (name to value) on every request."""
         self.headers = dict(headers)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -40,6 +40,10 @@ class HeadersAuthenticator(requests.auth.AuthBase):
 
 #: Bounds on token and login answers.
 TOKEN_LIMITS = Limits(max_bytes=1024 * 1024, max_seconds=120.0)
+
+
+#: Tries of a token or login request (connection errors and 5xx answers).
+_TOKEN_ATTEMPTS = 3
 
 
 def _post_for_token(
@@ -63,19 +67,20 @@ def _post_for_token(
             "would re-send the credentials; set its URL to the address that answers"
         ),
     )
-    for attempt in range(3):
+    last = _TOKEN_ATTEMPTS - 1
+    for attempt in range(_TOKEN_ATTEMPTS):
         try:
             response = session.post(url, timeout=60, **kwargs)
         except requests.RequestException as exc:
-            if attempt == 2:
+            if attempt == last:
                 msg = f"{what} at {where} failed: {describe_failure(exc, 60)}"
                 raise APIError(msg) from None
             time.sleep(2**attempt)
             continue
-        if response.status_code >= 500 and attempt < 2:
+        if response.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR and attempt < last:
             time.sleep(2**attempt)
             continue
-        if response.status_code >= 400:
+        if response.status_code >= HTTPStatus.BAD_REQUEST:
             snippet = excerpt(response.text, 200)
             msg = (
                 f"{what} at {where} failed: HTTP {response.status_code} "
@@ -116,6 +121,7 @@ class OAuth2Authenticator(requests.auth.AuthBase):
         extra_params: Mapping[str, t.Any] | None = None,
         refresh_token_file: str | None = None,
     ) -> None:
+        """Get tokens from ``token_url``; ``settings`` names the settings to check."""
         self.token_url = token_url
         self.grant_type = grant_type
         self.client = (client_id, client_secret)
@@ -296,14 +302,16 @@ class SessionAuthenticator(requests.auth.AuthBase):
         *,
         login_url: str,
         body: Mapping[str, t.Any],
-        token_selector: str,
+        answer_selector: str,
         header: str,
         prefix: str,
         settings: str,
     ) -> None:
+        """Log in at ``login_url``; ``settings`` names the settings to check."""
         self.login_url = login_url
         self.body = dict(body)
-        self.token_selector = token_selector
+        #: JSONPath to the token in the login answer.
+        self.answer_selector = answer_selector
         self.header = header
         self.prefix = prefix
         self.settings = settings
@@ -322,11 +330,11 @@ class SessionAuthenticator(requests.auth.AuthBase):
         answer = _post_for_token(
             self.login_url, "the login", self.settings, json=self.body
         )
-        token = first_match(self.token_selector, answer)
+        token = first_match(self.answer_selector, answer)
         if token in (None, ""):
             msg = (
                 f"the login at {redact_url(self.login_url)} answered no token at "
-                f"{self.token_selector}"
+                f"{self.answer_selector}"
             )
             raise APIError(msg)
         register_secret(str(token))

@@ -10,7 +10,6 @@ import logging
 import os
 import sys
 import typing as t
-from collections.abc import Mapping
 from pathlib import Path
 
 import requests
@@ -27,6 +26,8 @@ from .secrets import (
 )
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from singer_sdk import Tap
 
 
@@ -120,17 +121,24 @@ def _bookmark_problems(values: Mapping[str, t.Any], where: str) -> list[str]:
         value = values.get(key)
         if value is None:
             continue
-        try:
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
-                raise TypeError
-            parse_datetime(value)
-        except (TypeError, ValueError, OverflowError, OSError):
+        if not _is_date_time(value):
             problems.append(
                 f"{where}.{key}: {json.dumps(value, default=str)[:60]} is not a "
                 "date-time or Unix "
                 "timestamp the tap can use"
             )
     return problems
+
+
+def _is_date_time(value: object) -> bool:
+    """Whether a bookmark value is a date-time or Unix timestamp the tap can use."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return False
+    try:
+        parse_datetime(value)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return False
+    return True
 
 
 def check_arguments(tap_class: type[Tap], args: list[str]) -> None:
@@ -172,30 +180,30 @@ def run_cli(tap_class: type[Tap]) -> None:
     Set ``TAP_DEBUG=1`` in the environment to see tracebacks of unexpected errors.
     """
     install_log_redaction()
-    logger = logging.getLogger(tap_class.name)
+    failure = _run(tap_class)
+    if failure is not None:
+        logging.getLogger(tap_class.name).error("%s", failure)
+        sys.exit(1)
+
+
+def _run(tap_class: type[Tap]) -> str | None:
+    """Run the tap; the line that says why it failed, or None."""
     try:
         check_arguments(tap_class, sys.argv[1:])
         tap_class.cli()
-    except UsageError as exc:
-        logger.error("%s", redact(str(exc)))
-        sys.exit(1)
-    except (FatalAPIError, RetriableAPIError) as exc:
-        logger.error("%s", redact(str(exc)))
-        sys.exit(1)
+    except (UsageError, FatalAPIError, RetriableAPIError) as exc:
+        return redact(str(exc))
     except requests.RequestException as exc:  # raised outside a stream's requests
         request = getattr(exc, "request", None)
         if request is not None and request.url:
             url = redact_url(request.url)
-            logger.error("request to %s failed: %s", url, describe_failure(exc, 0))
-        else:  # the URL could not even be built: requests' message names it
-            logger.error("invalid request: %s", excerpt(str(exc), 300))
-        sys.exit(1)
+            return f"request to {url} failed: {describe_failure(exc, 0)}"
+        # the URL could not even be built: requests' message names it
+        return f"invalid request: {excerpt(str(exc), 300)}"
     except (ArithmeticError, LookupError, RecursionError, TypeError, ValueError) as exc:
         if os.environ.get("TAP_DEBUG"):
             raise
-        logger.error(
-            "unexpected %s: %s (set TAP_DEBUG=1 for the traceback)",
-            type(exc).__name__,
-            excerpt(str(exc), 300),
-        )
-        sys.exit(1)
+        name = type(exc).__name__
+        detail = excerpt(str(exc), 300)
+        return f"unexpected {name}: {detail} (set TAP_DEBUG=1 for the traceback)"
+    return None

@@ -5,10 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
-import typing as t
-
-if t.TYPE_CHECKING:
-    pass
 
 
 def parse_datetime(value: object) -> dt.datetime:

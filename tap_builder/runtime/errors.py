@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import typing as t
 
-import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from .http import APIError
 from .jsonio import decode_json, first_match
 from .secrets import redact_url
 from .streams import BuilderStream
+
+if t.TYPE_CHECKING:
+    import requests
 
 
 class ErrorRulesStream(BuilderStream):

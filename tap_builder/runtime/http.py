@@ -150,6 +150,7 @@ class GuardedSession(requests.Session):
         credential_params: Iterable[str] = (),
         hint: str = "",
     ) -> None:
+        """A session for requests to ``home``, on behalf of ``owner``."""
         super().__init__()
         self.home = origin_of(home)
         self.owner = owner
@@ -236,20 +237,24 @@ class GuardedSession(requests.Session):
         if declared.isdigit() and int(declared) > limit:
             response.close()
             raise ResponseTooLargeError(self._too_large(response))
-        body = bytearray()
         try:
-            while chunk := _read_some(response):
-                body += chunk
-                if len(body) > limit:
-                    raise ResponseTooLargeError(self._too_large(response))
-                if time.monotonic() > deadline:
-                    seconds = self.limits.max_seconds
-                    msg = f"no complete answer within {seconds:g} s"
-                    raise DeadlineExceededError(msg, response=response)
+            body = self._read_body(response, deadline)
         except BaseException:
             response.close()
             raise
-        response._content = bytes(body)  # what requests itself sets
+        response._content = body  # noqa: SLF001 - where requests keeps a read body
+
+    def _read_body(self, response: requests.Response, deadline: float) -> bytes:
+        body = bytearray()
+        while chunk := _read_some(response):
+            body += chunk
+            if len(body) > self.limits.max_bytes:
+                raise ResponseTooLargeError(self._too_large(response))
+            if time.monotonic() > deadline:
+                seconds = self.limits.max_seconds
+                msg = f"no complete answer within {seconds:g} s"
+                raise DeadlineExceededError(msg, response=response)
+        return bytes(body)
 
     def _too_large(self, response: requests.Response) -> str:
         where = redact_url(response.url, self.credential_params)
@@ -263,6 +268,9 @@ class GuardedSession(requests.Session):
 class APIError(FatalAPIError):
     """A request failed for good; the message is meant for the user."""
 
+
+#: A reset value above this many seconds is a Unix time, not a wait.
+_ONE_DAY = 86400
 
 #: Rate-limit reset headers: seconds until the reset, or its Unix time.
 RESET_HEADERS = ("X-RateLimit-Reset", "RateLimit-Reset", "X-Rate-Limit-Reset")
@@ -298,7 +306,7 @@ def _reset_seconds(response: requests.Response) -> float | None:
         raw = response.headers.get(name, "").strip()
         if re.fullmatch(r"\d+(\.\d+)?", raw):
             value = float(raw)
-            if value > 86400:  # a Unix time
+            if value > _ONE_DAY:  # a Unix time
                 value -= dt.datetime.now(dt.UTC).timestamp()
             return max(0.0, value)
     return None
@@ -306,20 +314,42 @@ def _reset_seconds(response: requests.Response) -> float | None:
 
 def describe_failure(exc: BaseException, timeout: float) -> str:
     """What went wrong with a request that got no usable answer, in words."""
-    text = str(exc)
     if isinstance(exc, DeadlineExceededError):
         return f"{exc} (the max_request_seconds setting)"
     if isinstance(exc, requests.Timeout):
         return f"no answer within {timeout} s (the request_timeout setting)"
-    if "Name or service not known" in text or "Failed to resolve" in text:
-        return "cannot reach the host: its name does not resolve"
-    if "refused" in text:
-        return "cannot reach the host: the connection was refused (check api_url)"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "the answer was cut off"
-    if isinstance(exc, ConnectionResetError) or "reset" in text or "aborted" in text:
-        return "the connection was reset"
-    return f"the request failed ({type(exc).__name__})"
+    text = str(exc)
+    return next(
+        (words for matches, words in _FAILURES if matches(exc, text)),
+        f"the request failed ({type(exc).__name__})",
+    )
+
+
+#: Failures told by their exception and its text, in order: the first match wins.
+_FAILURES: tuple[tuple[t.Callable[[BaseException, str], bool], str], ...] = (
+    (
+        lambda _, text: (
+            "Name or service not known" in text or "Failed to resolve" in text
+        ),
+        "cannot reach the host: its name does not resolve",
+    ),
+    (
+        lambda _, text: "refused" in text,
+        "cannot reach the host: the connection was refused (check api_url)",
+    ),
+    (
+        lambda exc, _: isinstance(exc, requests.exceptions.ChunkedEncodingError),
+        "the answer was cut off",
+    ),
+    (
+        lambda exc, text: (
+            isinstance(exc, ConnectionResetError)
+            or "reset" in text
+            or "aborted" in text
+        ),
+        "the connection was reset",
+    ),
+)
 
 
 _RATE_LOCK = threading.Lock()

@@ -10,7 +10,6 @@ import copy
 import datetime as dt
 import decimal
 import typing as t
-from collections.abc import Mapping
 
 import singer_sdk.singerlib as singer
 
@@ -18,7 +17,7 @@ from .dates import format_filter_value, parse_datetime
 from .streams import BuilderStream
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
 
 def _as_key(value: t.Any) -> t.Any:  # noqa: ANN401
@@ -29,6 +28,13 @@ def _as_key(value: t.Any) -> t.Any:  # noqa: ANN401
         return parse_datetime(value)
     except (TypeError, ValueError):
         return value
+
+
+def _parse_formatted(value: str, date_format: str) -> dt.datetime:
+    """A date-time in ``date_format`` (strptime), in UTC (no offset means UTC)."""
+    if "%z" in date_format:
+        return dt.datetime.strptime(value, date_format).astimezone(dt.UTC)
+    return dt.datetime.strptime(value, date_format).replace(tzinfo=dt.UTC)
 
 
 class IncrementalStream(BuilderStream):
@@ -45,6 +51,7 @@ class IncrementalStream(BuilderStream):
     children_of_changed_only: t.ClassVar[bool] = False
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """Set up the stream; filter floors are computed once per context."""
         super().__init__(*args, **kwargs)
         self._floors: dict[tuple[t.Any, ...], t.Any] = {}
         #: The date slice being requested, when the stream syncs in windows.
@@ -161,9 +168,8 @@ class IncrementalStream(BuilderStream):
         if self.replication_key_format and self.replication_key:
             value = row.get(self.replication_key)
             if isinstance(value, str):
-                parsed = dt.datetime.strptime(value, self.replication_key_format)
-                row[self.replication_key] = parsed.replace(
-                    tzinfo=parsed.tzinfo or dt.UTC
+                row[self.replication_key] = _parse_formatted(
+                    value, self.replication_key_format
                 ).isoformat()
         return row
 

@@ -7,12 +7,10 @@ the schema, and a buffered Singer writer.
 from __future__ import annotations
 
 import atexit
-import datetime as dt
 import decimal
 import re
 import sys
 import typing as t
-from collections.abc import Mapping
 
 import msgspec
 import singer_sdk.singerlib as singer
@@ -20,7 +18,8 @@ from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.io_base import GenericSingerWriter
 
 if t.TYPE_CHECKING:
-    pass
+    import datetime as dt
+    from collections.abc import Mapping
 
 
 _DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
@@ -153,6 +152,7 @@ class BufferedWriter(GenericSingerWriter[bytes, t.Any]):
     _LIMIT = 1 << 16
 
     def __init__(self) -> None:
+        """Write to standard output, through a buffer."""
         self._buffer = bytearray()
         self._prefixes: dict[str, bytes] = {}
         self._stamp: tuple[object, bytes] | None = None

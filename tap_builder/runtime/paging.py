@@ -11,16 +11,14 @@ from urllib.parse import (
     urljoin,
 )
 
-import requests
 from singer_sdk.pagination import BaseAPIPaginator
-
-if t.TYPE_CHECKING:
-    pass
-
 
 from .http import APIError
 from .jsonio import first_match
 from .secrets import redact
+
+if t.TYPE_CHECKING:
+    import requests
 
 
 class TokenPaginator(BaseAPIPaginator[t.Any]):
@@ -30,6 +28,7 @@ class TokenPaginator(BaseAPIPaginator[t.Any]):
     """
 
     def __init__(self, decode: t.Callable[[requests.Response], t.Any]) -> None:
+        """Read response bodies with ``decode``."""
         super().__init__(None)
         self._decode = decode
         self._seen: set[str] = set()
@@ -58,6 +57,7 @@ class CursorPaginator(TokenPaginator):
         selector: str | None = None,
         header: str | None = None,
     ) -> None:
+        """Read the cursor with ``selector`` or from ``header``."""
         super().__init__(decode)
         self._selector = selector
         self._header = header
@@ -78,6 +78,7 @@ class NextUrlPaginator(TokenPaginator):
         decode: t.Callable[[requests.Response], t.Any],
         selector: str | None = None,
     ) -> None:
+        """Read the next URL with ``selector``, else from the ``Link`` header."""
         super().__init__(decode)
         self._selector = selector
 
@@ -111,6 +112,7 @@ class StopWhen(BaseAPIPaginator[t.Any]):
         total_records: str | None = None,
         max_pages: int | None = None,
     ) -> None:
+        """Wrap ``inner``; each stop condition given ends paging early."""
         super().__init__(None)
         self._inner = inner
         self._decode = decode

@@ -17,18 +17,8 @@ def _dig(record: Mapping[str, t.Any], path: str) -> t.Any:  # noqa: ANN401
 
 
 def _holds(value: t.Any, op: str, expected: t.Any) -> bool:  # noqa: ANN401
-    if op == "exists":
-        return value is not None
-    if op == "missing":
-        return value is None
-    if op == "==":
-        return bool(value == expected)
-    if op == "!=":
-        return bool(value != expected)
-    if op == "in":
-        return value in expected
-    if op == "not_in":
-        return value not in expected
+    if op in _TESTS:
+        return _TESTS[op](value, expected)
     if value is None:
         return False
     try:
@@ -37,6 +27,16 @@ def _holds(value: t.Any, op: str, expected: t.Any) -> bool:  # noqa: ANN401
         return False
 
 
+#: Operators that hold or not for any value, None included.
+_TESTS: dict[str, t.Callable[[t.Any, t.Any], bool]] = {
+    "exists": lambda value, _: value is not None,
+    "missing": lambda value, _: value is None,
+    "==": lambda value, expected: bool(value == expected),
+    "!=": lambda value, expected: bool(value != expected),
+    "in": lambda value, expected: value in expected,
+    "not_in": lambda value, expected: value not in expected,
+}
+#: Orderings, for values that are not None.
 _COMPARISONS: dict[str, t.Callable[[t.Any, t.Any], bool]] = {
     "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b,

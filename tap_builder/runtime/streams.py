@@ -6,7 +6,6 @@ import datetime as dt
 import random
 import typing as t
 import weakref
-from collections.abc import Mapping
 from http import HTTPStatus
 from urllib.parse import (
     quote,
@@ -55,7 +54,7 @@ from .variables import (
 )
 
 if t.TYPE_CHECKING:
-    from collections.abc import Generator, Iterable
+    from collections.abc import Generator, Iterable, Mapping
 
     from singer_sdk import Tap
     from singer_sdk.streams.rest import HTTPRequest
@@ -73,6 +72,11 @@ def set_in_body(body: dict[str, t.Any], path: str, value: object) -> None:
 
 
 #: Authenticators shared by the streams of one tap, by tap.
+_Auth = t.TypeVar("_Auth")
+
+#: A wait at least this long is shown as forever.
+_FOREVER = 1e15
+
 _SHARED_AUTHENTICATORS: weakref.WeakKeyDictionary[Tap, t.Any] = (
     weakref.WeakKeyDictionary()
 )
@@ -121,6 +125,7 @@ class BuilderStream(RESTStream[t.Any]):
     max_retry_wait: t.ClassVar[float] = 600.0
 
     def __init__(self, tap: Tap, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """Set up the stream for ``tap``."""
         super().__init__(tap, *args, **kwargs)
         #: The tap this stream belongs to (its messages go out through it).
         self.owner = tap
@@ -195,12 +200,12 @@ class BuilderStream(RESTStream[t.Any]):
         url = self.render_text(template, None)
         return self.url_base + url if url.startswith("/") else url
 
-    def shared_authenticator(self, build: t.Callable[[], t.Any]) -> t.Any:  # noqa: ANN401
+    def shared_authenticator(self, build: t.Callable[[], _Auth]) -> _Auth:
         """One authenticator per tap, shared by its streams (tokens are reused)."""
         shared = _SHARED_AUTHENTICATORS.get(self.owner)
         if shared is None:
             shared = _SHARED_AUTHENTICATORS[self.owner] = build()
-        return shared
+        return t.cast("_Auth", shared)
 
     def render_fields(
         self, fields: Mapping[str, object], context: Mapping[str, t.Any] | None
@@ -273,7 +278,10 @@ class BuilderStream(RESTStream[t.Any]):
         status = response.status_code
         if status >= HTTPStatus.BAD_REQUEST:
             msg = self.error_message(response)
-            if status == HTTPStatus.TOO_MANY_REQUESTS or status >= 500:
+            if (
+                status == HTTPStatus.TOO_MANY_REQUESTS
+                or status >= HTTPStatus.INTERNAL_SERVER_ERROR
+            ):
                 raise RetriableAPIError(msg, response)
             raise APIError(msg)
         self.decode_body(response)
@@ -356,6 +364,7 @@ class BuilderStream(RESTStream[t.Any]):
         Streams with record filters, field transforms or a client-side filter
         get theirs from :mod:`records` and :mod:`incremental`.
         """
+        del context  # the overrides use it
         return record
 
     def generate_child_contexts(
@@ -459,7 +468,7 @@ class BuilderStream(RESTStream[t.Any]):
             response = getattr(exception, "response", None)
             wait = retry_after_seconds(response)
             if wait is not None and not wait <= cap:
-                shown = f"{wait:.0f} s" if wait < 1e15 else "forever"
+                shown = f"{wait:.0f} s" if wait < _FOREVER else "forever"
                 msg = (
                     f"stream {self.name!r}: the API asked to wait {shown} before "
                     f"retrying, longer than max_retry_wait ({cap:g} s); stopping "

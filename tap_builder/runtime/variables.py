@@ -10,12 +10,11 @@ import decimal
 import json
 import re
 import typing as t
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{(config\.)?([A-Za-z_][A-Za-z0-9_]*)\}|[{}]")
@@ -33,6 +32,7 @@ class Variable:
     from_config: bool
 
     def __str__(self) -> str:
+        """The variable as written in a spec."""
         return f"{{config.{self.name}}}" if self.from_config else f"{{{self.name}}}"
 
 
@@ -102,6 +102,7 @@ class MissingValueError(LookupError):
     """A variable names a setting or context key that has no value."""
 
     def __init__(self, variable: Variable) -> None:
+        """The error for ``variable``, which has no value."""
         self.variable = variable
         where = "setting" if variable.from_config else "parent context key"
         super().__init__(f"{where} {variable.name!r} has no value")

@@ -6,14 +6,15 @@ from __future__ import annotations
 import sys
 import typing as t
 
-from singer_sdk.authenticators import BasicAuthenticator
-
 from tap_aircall.runtime.streams import BuilderStream
 
 if sys.version_info >= (3, 12):
     from typing import override
 else:
     from typing_extensions import override
+
+if t.TYPE_CHECKING:
+    from singer_sdk.authenticators import BasicAuthenticator
 
 
 class AircallStream(BuilderStream):

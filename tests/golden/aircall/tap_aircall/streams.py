@@ -47,7 +47,9 @@ class CallsStream(IncrementalStream, AircallStream):
     def get_url_params(
         self, context: Context | None, next_page_token: t.Any | None
     ) -> dict[str, t.Any]:
-        params: dict[str, t.Any] = self.render_fields({"per_page": 5, "order": "asc"}, context)
+        params: dict[str, t.Any] = self.render_fields(
+            {"per_page": 5, "order": "asc"}, context
+        )
         params["page"] = next_page_token
         params["from"] = self.filter_value(context, "timestamp")
         return params

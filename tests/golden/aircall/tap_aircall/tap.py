@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+import typing as t
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -17,9 +18,22 @@ if sys.version_info >= (3, 12):
 else:
     from typing_extensions import override
 
+if t.TYPE_CHECKING:
+    from tap_aircall.client import AircallStream
+
 
 class TapAircall(Tap):
-    """Calls and users from Aircall, the cloud phone system for sales and support teams. Calls sync incrementally on their start time."""
+    """Calls and users from Aircall, the cloud phone system for sales and support teams.
+
+    Calls sync incrementally on their start time.
+    """
+
+    # --about shows this as the description: the spec's, as written, on one line.
+    __doc__ = (
+        "Calls and users from Aircall, the cloud phone system for "
+        "sales and support teams. Calls sync incrementally on "
+        "their start time."
+    )
 
     name = "tap-aircall"
     message_writer_class = BufferedWriter
@@ -30,7 +44,9 @@ class TapAircall(Tap):
             th.StringType(nullable=False),
             required=True,
             title="API ID",
-            description="The API ID of an Aircall API key (Company settings > API Keys).",
+            description=(
+                "The API ID of an Aircall API key (Company settings > API Keys)."
+            ),
         ),
         th.Property(
             "api_token",
@@ -44,7 +60,10 @@ class TapAircall(Tap):
             "api_url",
             th.StringType,
             title="API URL",
-            description="Replaces the base URL https://api.aircall.io/v1; may hold {config.NAME} variables. For proxies, sandboxes and tests.",
+            description=(
+                "Replaces the base URL https://api.aircall.io/v1; may hold "
+                "{config.NAME} variables. For proxies, sandboxes and tests."
+            ),
         ),
         th.Property(
             "request_timeout",
@@ -58,46 +77,66 @@ class TapAircall(Tap):
             th.IntegerType,
             default=5,
             title="Max Attempts",
-            description="Attempts per request (429, 5xx, unreadable answers, connection errors, timeouts) before the sync fails.",
+            description=(
+                "Attempts per request (429, 5xx, unreadable answers, "
+                "connection errors, timeouts) before the sync fails."
+            ),
         ),
         th.Property(
             "backoff_seconds",
             th.NumberType,
             default=1,
             title="Backoff Seconds",
-            description="First wait before a retry; it doubles (with jitter) up to 60 s. A Retry-After header from the API wins.",
+            description=(
+                "First wait before a retry; it doubles (with jitter) up to "
+                "60 s. A Retry-After header from the API wins."
+            ),
         ),
         th.Property(
             "max_retry_wait",
             th.NumberType,
             default=600,
             title="Max Retry Wait",
-            description="Longest wait in seconds a Retry-After or rate-limit reset header may ask for; a longer one stops the sync with a clear error instead of sleeping.",
+            description=(
+                "Longest wait in seconds a Retry-After or rate-limit reset "
+                "header may ask for; a longer one stops the sync with a "
+                "clear error instead of sleeping."
+            ),
         ),
         th.Property(
             "max_response_mb",
             th.NumberType,
             default=256,
             title="Max Response MB",
-            description="Largest answer (decompressed) in MB; reading stops with a clear error beyond it.",
+            description=(
+                "Largest answer (decompressed) in MB; reading stops with a "
+                "clear error beyond it."
+            ),
         ),
         th.Property(
             "max_request_seconds",
             th.NumberType,
             default=900,
             title="Max Request Seconds",
-            description="Seconds one request may take in all, however slowly the answer arrives (request_timeout bounds each wait for data).",
+            description=(
+                "Seconds one request may take in all, however slowly the "
+                "answer arrives (request_timeout bounds each wait for "
+                "data)."
+            ),
         ),
         th.Property(
             "start_date",
             th.DateTimeType,
             title="Start Date",
-            description="ISO-8601 date-time: the lower bound of the first sync of incremental streams.",
+            description=(
+                "ISO-8601 date-time: the lower bound of the first sync of "
+                "incremental streams."
+            ),
         ),
     ).to_dict()
 
     @override
-    def discover_streams(self) -> list[streams.AircallStream]:
+    def discover_streams(self) -> list[AircallStream]:
         return [
             streams.CallsStream(self),
             streams.UsersStream(self),

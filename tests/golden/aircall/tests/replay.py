@@ -28,30 +28,26 @@ from urllib.parse import parse_qsl, urlsplit
 FIXTURES = Path(__file__).parent / "fixtures" / "http.json"
 #: A masked credential in a recorded request: any text fits there.
 MASK = "***"
-#: The replay server, once :func:`fixture_config` has started it.
-SERVER: ThreadingHTTPServer | None = None
+#: The replay servers :func:`fixture_config` started (one per call).
+SERVERS: list[ThreadingHTTPServer] = []
 
 
-def _key(method: str, path: str, query: list[list[str]], headers: dict[str, str], body: t.Any) -> str:
+def _key(
+    method: str,
+    path: str,
+    query: list[list[str]],
+    headers: dict[str, str],
+    body: object,
+) -> str:
     return json.dumps([method, path, sorted(query), headers, body], sort_keys=True)
 
 
-def _fits(recorded: t.Any, actual: t.Any) -> bool:
+def _fits(recorded: object, actual: object) -> bool:
     """Whether a request's value fits a recorded one, where *** stands for any text."""
     if isinstance(recorded, str) and MASK in recorded:
-        if recorded == MASK:
-            return True
-        pattern = ".*".join(re.escape(part) for part in recorded.split(MASK))
-        return isinstance(actual, str) and re.fullmatch(pattern, actual, re.DOTALL) is not None
+        return _text_fits(recorded, actual)
     if isinstance(recorded, dict):
-        if not isinstance(actual, dict) or len(recorded) != len(actual):
-            return False
-        left = dict(actual)
-        for key, value in recorded.items():
-            name = key if key in left else next((k for k in left if _fits(key, k)), None)
-            if name is None or not _fits(value, left.pop(name)):
-                return False
-        return True
+        return isinstance(actual, dict) and _object_fits(recorded, actual)
     if isinstance(recorded, list):
         return (
             isinstance(actual, list)
@@ -59,6 +55,26 @@ def _fits(recorded: t.Any, actual: t.Any) -> bool:
             and all(_fits(r, a) for r, a in zip(recorded, actual, strict=True))
         )
     return bool(recorded == actual)
+
+
+def _text_fits(recorded: str, actual: object) -> bool:
+    if recorded == MASK:
+        return True
+    pattern = ".*".join(re.escape(part) for part in recorded.split(MASK))
+    return (
+        isinstance(actual, str) and re.fullmatch(pattern, actual, re.DOTALL) is not None
+    )
+
+
+def _object_fits(recorded: dict[str, object], actual: dict[str, object]) -> bool:
+    if len(recorded) != len(actual):
+        return False
+    left = dict(actual)
+    for key, value in recorded.items():
+        name = key if key in left else next((k for k in left if _fits(key, k)), None)
+        if name is None or not _fits(value, left.pop(name)):
+            return False
+    return True
 
 
 def _query_fits(recorded: list[list[str]], actual: list[list[str]]) -> bool:
@@ -88,7 +104,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         parts = urlsplit(self.path)
         path = parts.path.removeprefix(self.base_path)
-        query = [[k, v] for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in self.ignored]
+        query = [
+            [k, v]
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k not in self.ignored
+        ]
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode("utf-8") if length else None
         try:
@@ -105,7 +125,8 @@ class _Handler(BaseHTTPRequestHandler):
         if found is None:
             found = next(
                 (
-                    e for e in self.masked
+                    e
+                    for e in self.masked
                     if e["method"] == self.command
                     and e["headers"] == headers
                     and _fits(e["path"], path)
@@ -123,7 +144,11 @@ class _Handler(BaseHTTPRequestHandler):
                 "`tap-builder record SPEC --config CONFIG -o .` to record it"
             )
         else:
-            status, content_type, link = found["status"], found["content_type"], found.get("link")
+            status, content_type, link = (
+                found["status"],
+                found["content_type"],
+                found.get("link"),
+            )
             text = found["response"]
             if self.origin:  # absolute URLs in answers lead back here
                 text = text.replace(self.origin, self.own_origin)
@@ -137,16 +162,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    do_GET = do_POST = _answer
+    def do_GET(self) -> None:
+        """Answer a GET from the fixtures."""
+        self._answer()
 
-    def log_message(self, format: str, *args: t.Any) -> None:
+    def do_POST(self) -> None:
+        """Answer a POST from the fixtures."""
+        self._answer()
+
+    def log_message(self, *_: object) -> None:
         """Quiet."""
 
 
 def fixture_config() -> tuple[dict[str, t.Any], int] | None:
-    """Start the replay server; the config that points the tap at it, and the record cap.
+    """Start the replay server; the config that points the tap at it, the record cap.
 
-    None when no fixtures were recorded (the tests then use the environment's config).
+    None when no fixtures were recorded (the tests then use the environment's
+    config).
     """
     if not FIXTURES.exists():
         return None
@@ -155,13 +187,19 @@ def fixture_config() -> tuple[dict[str, t.Any], int] | None:
         _key(e["method"], e["path"], e["query"], e["headers"], e["body"]): e
         for e in data["exchanges"]
     }
-    _Handler.masked = [e for e in data["exchanges"] if MASK in json.dumps([e["path"], e["query"], e["body"]])]
-    _Handler.matched_headers = {name for e in data["exchanges"] for name in e["headers"]}
+    _Handler.masked = [
+        e
+        for e in data["exchanges"]
+        if MASK in json.dumps([e["path"], e["query"], e["body"]])
+    ]
+    _Handler.matched_headers = {
+        name for e in data["exchanges"] for name in e["headers"]
+    }
     _Handler.base_path = data["base_path"]
     _Handler.origin = data.get("origin", "")
     _Handler.ignored = set(data["ignored_query"])
-    global SERVER
-    server = SERVER = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    SERVERS.append(server)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Handler.own_origin = f"http://127.0.0.1:{server.server_address[1]}"
     url = _Handler.own_origin + data["base_path"]

@@ -42,7 +42,9 @@ class CustomersStream(IncrementalStream, ChargebeeStream):
     def get_url_params(
         self, context: Context | None, next_page_token: t.Any | None
     ) -> dict[str, t.Any]:
-        params: dict[str, t.Any] = self.render_fields({"sort_by[asc]": "updated_at", "limit": 4}, context)
+        params: dict[str, t.Any] = self.render_fields(
+            {"sort_by[asc]": "updated_at", "limit": 4}, context
+        )
         params["offset"] = next_page_token
         params["updated_at[after]"] = self.filter_value(context, "timestamp")
         return params

@@ -27,4 +27,8 @@ class ClinicStream(BuilderStream):
     @override
     def authenticator(self) -> APIKeyAuthenticator:
         """Authenticate every request."""
-        return APIKeyAuthenticator(key="Authorization", value=self.render_secret("Bearer {config.access_token}"), location="header")
+        return APIKeyAuthenticator(
+            key="Authorization",
+            value=self.render_secret("Bearer {config.access_token}"),
+            location="header",
+        )

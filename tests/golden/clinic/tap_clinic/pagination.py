@@ -20,9 +20,10 @@ if t.TYPE_CHECKING:
 
 
 class LimitOffsetPaginator(OffsetPaginator):
-    """Offsets 0, limit, 2*limit, ...; stops after a page with fewer than limit records."""
+    """Offsets 0, limit, 2*limit, ...; stops after a page of fewer records."""
 
     def __init__(self, limit: int, records_on_page: Callable[[], int]) -> None:
+        """Page by ``limit``; ``records_on_page`` counts the last page's records."""
         super().__init__(start_value=0, page_size=limit)
         self._limit = limit
         self._records_on_page = records_on_page

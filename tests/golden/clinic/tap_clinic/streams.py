@@ -36,7 +36,9 @@ class ClientsStream(ClinicStream):
 
     @override
     def get_new_paginator(self) -> LimitOffsetPaginator:
-        return LimitOffsetPaginator(limit=3, records_on_page=lambda: self.last_page_size)
+        return LimitOffsetPaginator(
+            limit=3, records_on_page=lambda: self.last_page_size
+        )
 
     @override
     def get_url_params(
@@ -50,7 +52,9 @@ class ClientsStream(ClinicStream):
     def get_child_context(
         self, record: Record, context: Context | None
     ) -> dict[str, t.Any] | None:
-        return self.context_from(record, {"client_id": "id", "clinic_code": "$.clinic.code"})
+        return self.context_from(
+            record, {"client_id": "id", "clinic_code": "$.clinic.code"}
+        )
 
 
 class MedicalFormsStream(IncrementalStream, ClinicStream):
@@ -68,7 +72,11 @@ class MedicalFormsStream(IncrementalStream, ClinicStream):
     @override
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         request = super().get_http_request(page=page)
-        self.set_header(request, "X-Updated-Since", self.filter_value(page.stream_context, "%Y-%m-%dT%H:%M:%S"))
+        self.set_header(
+            request,
+            "X-Updated-Since",
+            self.filter_value(page.stream_context, "%Y-%m-%dT%H:%M:%S"),
+        )
         return request
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+import typing as t
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -17,9 +18,23 @@ if sys.version_info >= (3, 12):
 else:
     from typing_extensions import override
 
+if t.TYPE_CHECKING:
+    from tap_clinic.client import ClinicStream
+
 
 class TapClinic(Tap):
-    """Clients, their medical forms and their appointments from the Clinic Desk practice-management API. Medical forms sync incrementally per client."""
+    """Singer tap.
+
+    Clients, their medical forms and their appointments from the Clinic Desk
+    practice-management API. Medical forms sync incrementally per client.
+    """
+
+    # --about shows this as the description: the spec's, as written, on one line.
+    __doc__ = (
+        "Clients, their medical forms and their appointments from "
+        "the Clinic Desk practice-management API. Medical forms "
+        "sync incrementally per client."
+    )
 
     name = "tap-clinic"
     message_writer_class = BufferedWriter
@@ -37,7 +52,11 @@ class TapClinic(Tap):
             "api_url",
             th.StringType,
             title="API URL",
-            description="Replaces the base URL https://api.clinicdesk.example.com/v1; may hold {config.NAME} variables. For proxies, sandboxes and tests.",
+            description=(
+                "Replaces the base URL "
+                "https://api.clinicdesk.example.com/v1; may hold "
+                "{config.NAME} variables. For proxies, sandboxes and tests."
+            ),
         ),
         th.Property(
             "request_timeout",
@@ -51,46 +70,66 @@ class TapClinic(Tap):
             th.IntegerType,
             default=5,
             title="Max Attempts",
-            description="Attempts per request (429, 5xx, unreadable answers, connection errors, timeouts) before the sync fails.",
+            description=(
+                "Attempts per request (429, 5xx, unreadable answers, "
+                "connection errors, timeouts) before the sync fails."
+            ),
         ),
         th.Property(
             "backoff_seconds",
             th.NumberType,
             default=1,
             title="Backoff Seconds",
-            description="First wait before a retry; it doubles (with jitter) up to 60 s. A Retry-After header from the API wins.",
+            description=(
+                "First wait before a retry; it doubles (with jitter) up to "
+                "60 s. A Retry-After header from the API wins."
+            ),
         ),
         th.Property(
             "max_retry_wait",
             th.NumberType,
             default=600,
             title="Max Retry Wait",
-            description="Longest wait in seconds a Retry-After or rate-limit reset header may ask for; a longer one stops the sync with a clear error instead of sleeping.",
+            description=(
+                "Longest wait in seconds a Retry-After or rate-limit reset "
+                "header may ask for; a longer one stops the sync with a "
+                "clear error instead of sleeping."
+            ),
         ),
         th.Property(
             "max_response_mb",
             th.NumberType,
             default=256,
             title="Max Response MB",
-            description="Largest answer (decompressed) in MB; reading stops with a clear error beyond it.",
+            description=(
+                "Largest answer (decompressed) in MB; reading stops with a "
+                "clear error beyond it."
+            ),
         ),
         th.Property(
             "max_request_seconds",
             th.NumberType,
             default=900,
             title="Max Request Seconds",
-            description="Seconds one request may take in all, however slowly the answer arrives (request_timeout bounds each wait for data).",
+            description=(
+                "Seconds one request may take in all, however slowly the "
+                "answer arrives (request_timeout bounds each wait for "
+                "data)."
+            ),
         ),
         th.Property(
             "start_date",
             th.DateTimeType,
             title="Start Date",
-            description="ISO-8601 date-time: the lower bound of the first sync of incremental streams.",
+            description=(
+                "ISO-8601 date-time: the lower bound of the first sync of "
+                "incremental streams."
+            ),
         ),
     ).to_dict()
 
     @override
-    def discover_streams(self) -> list[streams.ClinicStream]:
+    def discover_streams(self) -> list[ClinicStream]:
         return [
             streams.ClientsStream(self),
             streams.MedicalFormsStream(self),

@@ -20,9 +20,7 @@ from tests.replay import fixture_config
 
 REPLAY = fixture_config()
 #: Environment variables the live tests need (without recorded fixtures).
-LIVE_SETTINGS = (
-    "TAP_CLINIC_ACCESS_TOKEN",
-)
+LIVE_SETTINGS = ("TAP_CLINIC_ACCESS_TOKEN",)
 
 MISSING = [] if REPLAY else [n for n in LIVE_SETTINGS if n not in os.environ]
 

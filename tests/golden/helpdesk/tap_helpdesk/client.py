@@ -27,4 +27,8 @@ class HelpdeskStream(BuilderStream):
     @override
     def authenticator(self) -> APIKeyAuthenticator:
         """Authenticate every request."""
-        return APIKeyAuthenticator(key="api_key", value=self.render_secret("{config.api_key}"), location="params")
+        return APIKeyAuthenticator(
+            key="api_key",
+            value=self.render_secret("{config.api_key}"),
+            location="params",
+        )

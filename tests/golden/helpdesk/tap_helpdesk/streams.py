@@ -62,4 +62,11 @@ class TicketsStream(IncrementalStream, HelpdeskStream):
     def prepare_request_payload(
         self, context: Context | None, next_page_token: t.Any | None
     ) -> t.Any:
-        return self.render_data({"filter": {"status": "{config.status}"}, "page_size": "{config.page_size}", "note": "literal {{braces}} stay"}, context)
+        return self.render_data(
+            {
+                "filter": {"status": "{config.status}"},
+                "page_size": "{config.page_size}",
+                "note": "literal {{braces}} stay",
+            },
+            context,
+        )

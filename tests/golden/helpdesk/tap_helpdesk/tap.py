@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+import typing as t
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -17,9 +18,22 @@ if sys.version_info >= (3, 12):
 else:
     from typing_extensions import override
 
+if t.TYPE_CHECKING:
+    from tap_helpdesk.client import HelpdeskStream
+
 
 class TapHelpdesk(Tap):
-    """Support tickets from the HelpDesk search API, filtered by status and synced incrementally on their last update time."""
+    """Singer tap.
+
+    Support tickets from the HelpDesk search API, filtered by status and synced
+    incrementally on their last update time.
+    """
+
+    # --about shows this as the description: the spec's, as written, on one line.
+    __doc__ = (
+        "Support tickets from the HelpDesk search API, filtered by "
+        "status and synced incrementally on their last update time."
+    )
 
     name = "tap-helpdesk"
     message_writer_class = BufferedWriter
@@ -45,7 +59,9 @@ class TapHelpdesk(Tap):
             th.StringType,
             default="open",
             title="Ticket Status",
-            description="Only tickets with this status are synced (open, pending or closed).",
+            description=(
+                "Only tickets with this status are synced (open, pending or closed)."
+            ),
         ),
         th.Property(
             "page_size",
@@ -58,7 +74,11 @@ class TapHelpdesk(Tap):
             "api_url",
             th.StringType,
             title="API URL",
-            description="Replaces the base URL https://api.helpdesk.example.com/api/v2; may hold {config.NAME} variables. For proxies, sandboxes and tests.",
+            description=(
+                "Replaces the base URL "
+                "https://api.helpdesk.example.com/api/v2; may hold "
+                "{config.NAME} variables. For proxies, sandboxes and tests."
+            ),
         ),
         th.Property(
             "request_timeout",
@@ -72,46 +92,66 @@ class TapHelpdesk(Tap):
             th.IntegerType,
             default=5,
             title="Max Attempts",
-            description="Attempts per request (429, 5xx, unreadable answers, connection errors, timeouts) before the sync fails.",
+            description=(
+                "Attempts per request (429, 5xx, unreadable answers, "
+                "connection errors, timeouts) before the sync fails."
+            ),
         ),
         th.Property(
             "backoff_seconds",
             th.NumberType,
             default=1,
             title="Backoff Seconds",
-            description="First wait before a retry; it doubles (with jitter) up to 60 s. A Retry-After header from the API wins.",
+            description=(
+                "First wait before a retry; it doubles (with jitter) up to "
+                "60 s. A Retry-After header from the API wins."
+            ),
         ),
         th.Property(
             "max_retry_wait",
             th.NumberType,
             default=600,
             title="Max Retry Wait",
-            description="Longest wait in seconds a Retry-After or rate-limit reset header may ask for; a longer one stops the sync with a clear error instead of sleeping.",
+            description=(
+                "Longest wait in seconds a Retry-After or rate-limit reset "
+                "header may ask for; a longer one stops the sync with a "
+                "clear error instead of sleeping."
+            ),
         ),
         th.Property(
             "max_response_mb",
             th.NumberType,
             default=256,
             title="Max Response MB",
-            description="Largest answer (decompressed) in MB; reading stops with a clear error beyond it.",
+            description=(
+                "Largest answer (decompressed) in MB; reading stops with a "
+                "clear error beyond it."
+            ),
         ),
         th.Property(
             "max_request_seconds",
             th.NumberType,
             default=900,
             title="Max Request Seconds",
-            description="Seconds one request may take in all, however slowly the answer arrives (request_timeout bounds each wait for data).",
+            description=(
+                "Seconds one request may take in all, however slowly the "
+                "answer arrives (request_timeout bounds each wait for "
+                "data)."
+            ),
         ),
         th.Property(
             "start_date",
             th.DateTimeType,
             title="Start Date",
-            description="ISO-8601 date-time: the lower bound of the first sync of incremental streams.",
+            description=(
+                "ISO-8601 date-time: the lower bound of the first sync of "
+                "incremental streams."
+            ),
         ),
     ).to_dict()
 
     @override
-    def discover_streams(self) -> list[streams.HelpdeskStream]:
+    def discover_streams(self) -> list[HelpdeskStream]:
         return [
             streams.TicketsStream(self),
         ]

@@ -29,11 +29,15 @@ class NextOffsetPaginator(TokenPaginator):
     would loop).
     """
 
-    def __init__(self, selector: str, decode: Callable[[requests.Response], t.Any]) -> None:
+    def __init__(
+        self, selector: str, decode: Callable[[requests.Response], t.Any]
+    ) -> None:
+        """Read the next offset with ``selector`` from bodies ``decode`` reads."""
         super().__init__(decode)
         self._selector = selector
 
     @override
     def get_next(self, response: requests.Response) -> t.Any | None:
         body = self._decode(response)
-        return self._checked(next(iter(extract_jsonpath(self._selector, input=body)), None))
+        found = extract_jsonpath(self._selector, input=body)
+        return self._checked(next(iter(found), None))

@@ -39,9 +39,7 @@ class BooksStream(OpenlibStream):
     @override
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         request = super().get_http_request(page=page)
-        request.headers.update(
-            self.render_fields({"X-Limit": 5}, page.stream_context)
-        )
+        request.headers.update(self.render_fields({"X-Limit": 5}, page.stream_context))
         self.set_header(request, "X-Offset", page.next_page_token)
         return request
 

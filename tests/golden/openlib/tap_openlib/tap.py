@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+import typing as t
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -17,6 +18,9 @@ if sys.version_info >= (3, 12):
 else:
     from typing_extensions import override
 
+if t.TYPE_CHECKING:
+    from tap_openlib.client import OpenlibStream
+
 
 class TapOpenlib(Tap):
     """Books and subjects from a public book catalog API that needs no credentials."""
@@ -29,7 +33,11 @@ class TapOpenlib(Tap):
             "api_url",
             th.StringType,
             title="API URL",
-            description="Replaces the base URL https://api.openlib.example.org/v1; may hold {config.NAME} variables. For proxies, sandboxes and tests.",
+            description=(
+                "Replaces the base URL https://api.openlib.example.org/v1; "
+                "may hold {config.NAME} variables. For proxies, sandboxes "
+                "and tests."
+            ),
         ),
         th.Property(
             "request_timeout",
@@ -43,40 +51,57 @@ class TapOpenlib(Tap):
             th.IntegerType,
             default=5,
             title="Max Attempts",
-            description="Attempts per request (429, 5xx, unreadable answers, connection errors, timeouts) before the sync fails.",
+            description=(
+                "Attempts per request (429, 5xx, unreadable answers, "
+                "connection errors, timeouts) before the sync fails."
+            ),
         ),
         th.Property(
             "backoff_seconds",
             th.NumberType,
             default=1,
             title="Backoff Seconds",
-            description="First wait before a retry; it doubles (with jitter) up to 60 s. A Retry-After header from the API wins.",
+            description=(
+                "First wait before a retry; it doubles (with jitter) up to "
+                "60 s. A Retry-After header from the API wins."
+            ),
         ),
         th.Property(
             "max_retry_wait",
             th.NumberType,
             default=600,
             title="Max Retry Wait",
-            description="Longest wait in seconds a Retry-After or rate-limit reset header may ask for; a longer one stops the sync with a clear error instead of sleeping.",
+            description=(
+                "Longest wait in seconds a Retry-After or rate-limit reset "
+                "header may ask for; a longer one stops the sync with a "
+                "clear error instead of sleeping."
+            ),
         ),
         th.Property(
             "max_response_mb",
             th.NumberType,
             default=256,
             title="Max Response MB",
-            description="Largest answer (decompressed) in MB; reading stops with a clear error beyond it.",
+            description=(
+                "Largest answer (decompressed) in MB; reading stops with a "
+                "clear error beyond it."
+            ),
         ),
         th.Property(
             "max_request_seconds",
             th.NumberType,
             default=900,
             title="Max Request Seconds",
-            description="Seconds one request may take in all, however slowly the answer arrives (request_timeout bounds each wait for data).",
+            description=(
+                "Seconds one request may take in all, however slowly the "
+                "answer arrives (request_timeout bounds each wait for "
+                "data)."
+            ),
         ),
     ).to_dict()
 
     @override
-    def discover_streams(self) -> list[streams.OpenlibStream]:
+    def discover_streams(self) -> list[OpenlibStream]:
         return [
             streams.BooksStream(self),
             streams.SubjectsStream(self),

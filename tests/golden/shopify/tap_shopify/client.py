@@ -19,7 +19,9 @@ else:
 class ShopifyStream(BuilderStream):
     """Shared settings of every Shopify stream."""
 
-    base_url: t.ClassVar[str] = "https://{config.store_name}.myshopify.com/admin/api/2024-01"
+    base_url: t.ClassVar[str] = (
+        "https://{config.store_name}.myshopify.com/admin/api/2024-01"
+    )
     auth_settings: t.ClassVar[tuple[str, ...]] = ("access_token",)
     credential_headers: t.ClassVar[tuple[str, ...]] = ("X-Shopify-Access-Token",)
 
@@ -27,4 +29,8 @@ class ShopifyStream(BuilderStream):
     @override
     def authenticator(self) -> APIKeyAuthenticator:
         """Authenticate every request."""
-        return APIKeyAuthenticator(key="X-Shopify-Access-Token", value=self.render_secret("{config.access_token}"), location="header")
+        return APIKeyAuthenticator(
+            key="X-Shopify-Access-Token",
+            value=self.render_secret("{config.access_token}"),
+            location="header",
+        )

@@ -43,7 +43,9 @@ class ProductsStream(IncrementalStream, ShopifyStream):
     def get_url_params(
         self, context: Context | None, next_page_token: t.Any | None
     ) -> dict[str, t.Any]:
-        params: dict[str, t.Any] = self.render_fields({"limit": "{config.page_size}"}, context)
+        params: dict[str, t.Any] = self.render_fields(
+            {"limit": "{config.page_size}"}, context
+        )
         params["page"] = next_page_token
         params["updated_at_min"] = self.filter_value(context, "%Y-%m-%dT%H:%M:%SZ")
         return params

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+import typing as t
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -17,9 +18,22 @@ if sys.version_info >= (3, 12):
 else:
     from typing_extensions import override
 
+if t.TYPE_CHECKING:
+    from tap_shopify.client import ShopifyStream
+
 
 class TapShopify(Tap):
-    """Products and order lines from a Shopify store through the Admin REST API. Products sync incrementally on their last update time."""
+    """Products and order lines from a Shopify store through the Admin REST API.
+
+    Products sync incrementally on their last update time.
+    """
+
+    # --about shows this as the description: the spec's, as written, on one line.
+    __doc__ = (
+        "Products and order lines from a Shopify store through the "
+        "Admin REST API. Products sync incrementally on their last "
+        "update time."
+    )
 
     name = "tap-shopify"
     message_writer_class = BufferedWriter
@@ -38,7 +52,9 @@ class TapShopify(Tap):
             required=True,
             secret=True,
             title="Admin API Access Token",
-            description="The Admin API access token of a custom app (starts with shpat_).",
+            description=(
+                "The Admin API access token of a custom app (starts with shpat_)."
+            ),
         ),
         th.Property(
             "page_size",
@@ -51,7 +67,12 @@ class TapShopify(Tap):
             "api_url",
             th.StringType,
             title="API URL",
-            description="Replaces the base URL https://{config.store_name}.myshopify.com/admin/api/2024-01; may hold {config.NAME} variables. For proxies, sandboxes and tests.",
+            description=(
+                "Replaces the base URL "
+                "https://{config.store_name}.myshopify.com/admin/api/2024-0"
+                "1; may hold {config.NAME} variables. For proxies, "
+                "sandboxes and tests."
+            ),
         ),
         th.Property(
             "request_timeout",
@@ -65,46 +86,66 @@ class TapShopify(Tap):
             th.IntegerType,
             default=5,
             title="Max Attempts",
-            description="Attempts per request (429, 5xx, unreadable answers, connection errors, timeouts) before the sync fails.",
+            description=(
+                "Attempts per request (429, 5xx, unreadable answers, "
+                "connection errors, timeouts) before the sync fails."
+            ),
         ),
         th.Property(
             "backoff_seconds",
             th.NumberType,
             default=1,
             title="Backoff Seconds",
-            description="First wait before a retry; it doubles (with jitter) up to 60 s. A Retry-After header from the API wins.",
+            description=(
+                "First wait before a retry; it doubles (with jitter) up to "
+                "60 s. A Retry-After header from the API wins."
+            ),
         ),
         th.Property(
             "max_retry_wait",
             th.NumberType,
             default=600,
             title="Max Retry Wait",
-            description="Longest wait in seconds a Retry-After or rate-limit reset header may ask for; a longer one stops the sync with a clear error instead of sleeping.",
+            description=(
+                "Longest wait in seconds a Retry-After or rate-limit reset "
+                "header may ask for; a longer one stops the sync with a "
+                "clear error instead of sleeping."
+            ),
         ),
         th.Property(
             "max_response_mb",
             th.NumberType,
             default=256,
             title="Max Response MB",
-            description="Largest answer (decompressed) in MB; reading stops with a clear error beyond it.",
+            description=(
+                "Largest answer (decompressed) in MB; reading stops with a "
+                "clear error beyond it."
+            ),
         ),
         th.Property(
             "max_request_seconds",
             th.NumberType,
             default=900,
             title="Max Request Seconds",
-            description="Seconds one request may take in all, however slowly the answer arrives (request_timeout bounds each wait for data).",
+            description=(
+                "Seconds one request may take in all, however slowly the "
+                "answer arrives (request_timeout bounds each wait for "
+                "data)."
+            ),
         ),
         th.Property(
             "start_date",
             th.DateTimeType,
             title="Start Date",
-            description="ISO-8601 date-time: the lower bound of the first sync of incremental streams.",
+            description=(
+                "ISO-8601 date-time: the lower bound of the first sync of "
+                "incremental streams."
+            ),
         ),
     ).to_dict()
 
     @override
-    def discover_streams(self) -> list[streams.ShopifyStream]:
+    def discover_streams(self) -> list[ShopifyStream]:
         return [
             streams.ProductsStream(self),
             streams.OrdersStream(self),

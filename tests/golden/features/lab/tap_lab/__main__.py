@@ -1,0 +1,7 @@
+"""Run the tap: ``python -m tap_lab``."""
+
+from __future__ import annotations
+
+from tap_lab.tap import main
+
+main()
