@@ -150,30 +150,23 @@ def _digest(value: object) -> str:
 
 def install_tap(spec_path: Path, out_dir: Path, root: Path) -> InstalledTap:
     """Generate the tap for ``spec_path`` and install it with ``--no-deps``."""
-    connector, package_dir, _ = generate(spec_path, out_dir)
-    pip(
-        root,
-        "install",
-        "--no-deps",
-        "--no-build-isolation",
-        "--force-reinstall",
-        str(package_dir),
-    )
-    return InstalledTap(
-        stem=spec_path.stem,
-        package_dir=package_dir,
-        venv=root,
-        executable=connector.spec.distribution,
-    )
+    return _install({spec_path.stem: (spec_path, out_dir)}, root)[spec_path.stem]
 
 
 def install_taps(
     specs: dict[str, Path], out_root: Path, root: Path
 ) -> dict[str, InstalledTap]:
     """Generate several taps and install them with one pip call (faster)."""
+    targets = {key: (path, out_root / f"tap-{key}") for key, path in specs.items()}
+    return _install(targets, root)
+
+
+def _install(
+    targets: dict[str, tuple[Path, Path]], root: Path
+) -> dict[str, InstalledTap]:
     generated = {
-        key: generate(spec_path, out_root / f"tap-{key}")
-        for key, spec_path in specs.items()
+        key: generate(spec_path, out_dir)
+        for key, (spec_path, out_dir) in targets.items()
     }
     pip(
         root,

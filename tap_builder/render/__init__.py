@@ -79,6 +79,8 @@ CORE_RUNTIME = (
     "dates.py",
     "http.py",
     "jsonio.py",
+    "rendering.py",
+    "retries.py",
     "secrets.py",
     "streams.py",
     "variables.py",

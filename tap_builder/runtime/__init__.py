@@ -6,9 +6,10 @@ and carries no code it does not run:
 
 - ``variables``: the ``{config.NAME}`` / ``{NAME}`` language (pure Python; the
   validator uses it too, so what validates is exactly what the tap renders);
-- ``dates``, ``secrets``, ``jsonio``, ``http``, ``streams``, ``cli``: what every
-  tap uses (UTC dates, secret redaction, fast JSON, guarded HTTP, the base
-  stream, the entry point);
+- ``dates``, ``secrets``, ``jsonio``, ``http``, ``rendering``, ``retries``,
+  ``streams``, ``cli``: what every tap uses (UTC dates, secret redaction, fast
+  JSON, guarded HTTP, spec values rendered, retries, the base stream, the entry
+  point);
 - ``auth``, ``paging``: authenticators and paginators beyond the SDK's, when the
   spec uses them.
 """

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 import typing as t
-import weakref
 from http import HTTPStatus
 from urllib.parse import (
     quote,
 )
 
-import requests
 import singer_sdk.singerlib as singer
-from singer_sdk import RESTStream
-from singer_sdk.authenticators import BasicAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -25,9 +20,6 @@ from .http import (
     APIError,
     GuardedSession,
     Limits,
-    describe_failure,
-    retry_after_seconds,
-    wait_for_rate_limit,
 )
 from .jsonio import (
     TOO_DEEP,
@@ -37,52 +29,26 @@ from .jsonio import (
     first_match,
     select_records,
 )
+from .rendering import RenderingStream
+from .retries import RetryingStream
 from .secrets import (
     excerpt,
-    redact,
     redact_url,
-    register_basic_credentials,
     register_secret,
 )
 from .variables import (
     MissingValueError,
-    render_data,
-    render_fields,
     render_text,
-    strings_in,
-    to_text,
 )
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Mapping
 
+    import requests
     from singer_sdk import Tap
-    from singer_sdk.streams.rest import HTTPRequest
 
 
-def set_in_body(body: dict[str, t.Any], path: str, value: object) -> None:
-    """Put ``value`` at the dotted ``path`` of a JSON body (None: left out)."""
-    if value is None:
-        return
-    *parents, last = path.split(".")
-    node = body
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[last] = value
-
-
-#: Authenticators shared by the streams of one tap, by tap.
-_Auth = t.TypeVar("_Auth")
-
-#: A wait at least this long is shown as forever.
-_FOREVER = 1e15
-
-_SHARED_AUTHENTICATORS: weakref.WeakKeyDictionary[Tap, t.Any] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-class BuilderStream(RESTStream[t.Any]):
+class BuilderStream(RenderingStream, RetryingStream):
     """Base class of every generated stream.
 
     Generated subclasses declare ``base_url``, ``auth_settings`` and the usual SDK
@@ -93,25 +59,14 @@ class BuilderStream(RESTStream[t.Any]):
     base_url: t.ClassVar[str] = ""
     #: Settings used by the authentication block, named in 401/403 errors.
     auth_settings: t.ClassVar[tuple[str, ...]] = ()
-    #: Query parameters whose value is a secret (API keys in the query).
-    secret_query_params: t.ClassVar[tuple[str, ...]] = ()
     #: Fields holding Unix timestamps that the schema declares as date-time.
     unix_timestamp_fields: t.ClassVar[tuple[str, ...]] = ()
     #: ``application/json`` or a JSON Lines type.
     response_format: t.ClassVar[str] = "application/json"
-    #: Retry schedule defaults (the max_attempts, backoff_seconds and
-    #: request_timeout settings override them): attempts in all, the first wait
-    #: in seconds (doubling, with jitter, up to the maximum), seconds per request.
-    max_attempts: t.ClassVar[int] = 5
-    backoff_base_seconds: t.ClassVar[float] = 1.0
-    backoff_max_seconds: t.ClassVar[float] = 60.0
-    request_timeout: t.ClassVar[float] = 300.0
     #: Records are made to fit the schema by a conformer compiled from it (see
     #: :func:`compile_conformer`), which does what the SDK's generic conformance
     #: would do to JSON input, at a fraction of the cost.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-    #: Seconds between two requests of the whole tap (0: no limit).
-    min_request_interval: t.ClassVar[float] = 0
     #: Hosts besides the API's own that next-page URLs and redirects may lead to
     #: (the spec's ``allowed_hosts``); requests to them carry no credentials.
     allowed_hosts: t.ClassVar[tuple[str, ...]] = ()
@@ -122,7 +77,6 @@ class BuilderStream(RESTStream[t.Any]):
     #: slowly the bytes come), the longest wait an API may ask for before a retry.
     max_response_mb: t.ClassVar[float] = 256.0
     max_request_seconds: t.ClassVar[float] = 900.0
-    max_retry_wait: t.ClassVar[float] = 600.0
 
     def __init__(self, tap: Tap, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
         """Set up the stream for ``tap``."""
@@ -159,80 +113,6 @@ class BuilderStream(RESTStream[t.Any]):
                 credential_params=self.secret_query_params,
             )
         return self._guarded_session
-
-    def _setting(self, name: str) -> float:
-        """A numeric built-in setting: the config's value, else the class default."""
-        value = self.config.get(name)
-        return float(getattr(self, name) if value is None else value)
-
-    # -- rendering ---------------------------------------------------------- #
-
-    def render_text(self, template: str, context: Mapping[str, t.Any] | None) -> str:
-        """Render a spec string; a missing value is an error naming the setting."""
-        try:
-            return render_text(template, self.config, context)
-        except MissingValueError as exc:
-            msg = f"{self.name}: {exc}, but {template!r} needs it"
-            raise APIError(msg) from None
-
-    def render_secret(self, template: str) -> str:
-        """Render an authentication value and register it as a secret."""
-        value = self.render_text(template, None)
-        register_secret(value)
-        return value
-
-    def basic_authenticator(self, username: str, password: str) -> BasicAuthenticator:
-        """HTTP Basic authentication; both values and the header are secrets."""
-        user = self.render_text(username, None)
-        secret = self.render_text(password, None)
-        register_basic_credentials(user, secret)
-        return BasicAuthenticator(username=user, password=secret)
-
-    def render_secret_data(self, template: object) -> t.Any:  # noqa: ANN401
-        """Render a JSON value (e.g. a login body); every string in it is secret."""
-        value = render_data(template, self.config, None)
-        for text in strings_in(value):
-            register_secret(text)
-        return value
-
-    def resolve_url(self, template: str) -> str:
-        """A URL from the spec: absolute, or a path joined to the base URL."""
-        url = self.render_text(template, None)
-        return self.url_base + url if url.startswith("/") else url
-
-    def shared_authenticator(self, build: t.Callable[[], _Auth]) -> _Auth:
-        """One authenticator per tap, shared by its streams (tokens are reused)."""
-        shared = _SHARED_AUTHENTICATORS.get(self.owner)
-        if shared is None:
-            shared = _SHARED_AUTHENTICATORS[self.owner] = build()
-        return t.cast("_Auth", shared)
-
-    def render_fields(
-        self, fields: Mapping[str, object], context: Mapping[str, t.Any] | None
-    ) -> dict[str, str]:
-        """Render query parameters or headers (entries on unset settings dropped)."""
-        return render_fields(fields, self.config, context)
-
-    def render_data(
-        self, template: object, context: Mapping[str, t.Any] | None
-    ) -> t.Any:  # noqa: ANN401
-        """Render a JSON request body."""
-        return render_data(template, self.config, context)
-
-    set_in_body = staticmethod(set_in_body)
-
-    @staticmethod
-    def follow_next_url(request: HTTPRequest, next_url: str | None) -> None:
-        """Request the next page's URL as given (it carries its own query)."""
-        if next_url:
-            request.url = next_url
-            request.params = {}
-
-    @staticmethod
-    def set_header(request: HTTPRequest, name: str, value: object) -> None:
-        """Send ``value`` as header ``name``, unless it is None."""
-        if value is not None:
-            request.headers[name] = to_text(value)
 
     @property
     def url_base(self) -> str:
@@ -456,94 +336,3 @@ class BuilderStream(RESTStream[t.Any]):
                 return None
             context[key] = value
         return context
-
-    # -- retries ------------------------------------------------------------ #
-
-    def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
-        """Exponential backoff with jitter, or exactly what ``Retry-After`` says."""
-        exception = yield 0.0
-        attempt = 0
-        cap = self._setting("max_retry_wait")
-        while True:
-            response = getattr(exception, "response", None)
-            wait = retry_after_seconds(response)
-            if wait is not None and not wait <= cap:
-                shown = f"{wait:.0f} s" if wait < _FOREVER else "forever"
-                msg = (
-                    f"stream {self.name!r}: the API asked to wait {shown} before "
-                    f"retrying, longer than max_retry_wait ({cap:g} s); stopping "
-                    "instead of waiting (run later, or raise the setting)"
-                )
-                raise APIError(msg)
-            if wait is None:
-                base = float(
-                    self.config.get("backoff_seconds", self.backoff_base_seconds)
-                )
-                ceiling = base * 2**attempt
-                wait = min(
-                    self.backoff_max_seconds,
-                    ceiling * (0.5 + random.random() / 2),  # noqa: S311 - jitter
-                )
-            attempt += 1
-            exception = yield wait
-
-    def backoff_jitter(self, value: float) -> float:
-        """Jitter is applied by :meth:`backoff_wait_generator` itself."""
-        return value
-
-    def backoff_max_tries(self) -> int:
-        """Attempts in all before a transient failure becomes fatal."""
-        return int(self.config.get("max_attempts") or self.max_attempts)
-
-    @property
-    def timeout(self) -> int:
-        """Seconds to wait for each answer (the request_timeout setting)."""
-        seconds = float(self.config.get("request_timeout") or self.request_timeout)
-        return t.cast("int", seconds)  # requests takes any number of seconds
-
-    def request_decorator(
-        self, func: t.Callable[..., requests.Response]
-    ) -> t.Callable[..., requests.Response]:
-        """The SDK's retrying request, ending in one clear error once it gives up."""
-
-        def limited(
-            prepared_request: requests.PreparedRequest,
-            context: t.Any,  # noqa: ANN401
-        ) -> requests.Response:
-            wait_for_rate_limit(self.min_request_interval)  # every attempt counts
-            return func(prepared_request, context)
-
-        decorated = super().request_decorator(limited)
-
-        def request(
-            prepared_request: requests.PreparedRequest,
-            context: t.Any,  # noqa: ANN401
-        ) -> requests.Response:
-            try:
-                return decorated(prepared_request, context)
-            except RetriableAPIError as exc:
-                msg = f"{exc} (gave up after {self.backoff_max_tries()} attempts)"
-                raise APIError(redact(msg)) from None
-            except (requests.RequestException, ConnectionResetError) as exc:
-                where = redact_url(str(prepared_request.url), self.secret_query_params)
-                attempts = self.backoff_max_tries()
-                msg = (
-                    f"stream {self.name!r}: {describe_failure(exc, self.timeout)} "
-                    f"for {where} (gave up after {attempts} attempts)"
-                )
-                raise APIError(msg) from None
-
-        return request
-
-    def backoff_handler(self, details: t.Mapping[str, t.Any]) -> None:
-        """Log each retry without the URL's query (it may hold a key)."""
-        exc = details.get("exception")
-        response = getattr(exc, "response", None)
-        status = response.status_code if response is not None else type(exc).__name__
-        self.logger.warning(
-            "stream %r: attempt %d failed (%s); retrying in %.2f s",
-            self.name,
-            details.get("tries", 0),
-            status,
-            details.get("wait", 0.0),
-        )
