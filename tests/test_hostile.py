@@ -349,3 +349,33 @@ def test_spec_error_lines_name_a_field() -> None:
     with pytest.raises(SpecError) as caught:
         validate_spec(parse_spec_text(json.dumps({"name": 1}), Path("x.json")))
     assert any(issue.path == "name" for issue in caught.value.issues)
+
+
+@pytest.mark.parametrize("name", ['"', '" q', 'q "', '"""', '\\"x', "  ' "])
+def test_names_made_of_quotes_give_lint_clean_docstrings(
+    name: str, tmp_path: Path
+) -> None:
+    """A name that starts or ends with a quote still yields docstrings that pass
+    the generated package's own ruff rules (select ALL) after formatting."""
+    spec = {
+        "name": name,
+        "tap_id": "a",
+        "base_url": "https://api.example.com",
+        "streams": [
+            {
+                "name": name,
+                "id": "a",
+                "path": "/",
+                "schema": {"type": "object", "properties": {"id": {"type": "integer"}}},
+            }
+        ],
+    }
+    package = tmp_path / "pkg"
+    write_package(_render(spec, tmp_path), package)
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(package)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout[-3000:]

@@ -117,15 +117,26 @@ def doc(text: object, indent: int = 0, fallback: str = "Generated code.") -> str
 
     One line when it fits. Otherwise the first sentence is the summary line
     (``fallback`` when that sentence is too long too) and the text follows,
-    wrapped. The summary starts with a capital and ends with a full stop, as
-    pydocstyle wants.
+    wrapped. Text with a backslash gets only ``fallback`` (pydocstyle would ask
+    for a raw docstring, which cannot hold every text). The summary starts with
+    a capital and ends with a full stop, as pydocstyle wants.
     """
+    if "\\" in str(text):  # pydocstyle would want a raw docstring: say less
+        return f'"""{_summary_form(fallback)}"""'
     safe = _summary_form(docstring(text).strip())
-    if indent + len(safe) + 6 <= LINE_LENGTH and not safe.endswith('"'):
+    # A summary starting with a quote would run into the opening quotes (the
+    # formatter then inserts a space, which pydocstyle refuses): such text goes
+    # in the body, after the fallback summary.
+    leading_quote = safe.startswith('"')
+    if (
+        indent + len(safe) + 6 <= LINE_LENGTH
+        and not safe.endswith('"')
+        and not leading_quote
+    ):
         return f'"""{safe}"""'
     first, _, rest = safe.partition(". ")
     summary = first + "."
-    if not rest or indent + len(summary) + 3 > LINE_LENGTH:
+    if leading_quote or not rest or indent + len(summary) + 3 > LINE_LENGTH:
         summary, rest = _summary_form(fallback), safe
     pad = " " * indent
     body = textwrap.fill(
