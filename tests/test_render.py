@@ -16,10 +16,9 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tap_builder import load_spec, parse_spec_text, render_package, validate_spec
-from tap_builder.render.context import PAGINATORS, SDK_REQUIREMENT, SDK_VERSION
+from tap_builder.render.context import SDK_REQUIREMENT, SDK_VERSION
 from tap_builder.render.environment import templates_dir
 from tap_builder.render.literals import docstring, py_literal
-from tap_builder.spec import models
 from tests.e2e import SAMPLES, VENV_REQUIREMENTS, install_tap
 
 SAMPLE_STEMS = sorted(p.stem for p in SAMPLES.glob("*.yaml"))
@@ -46,13 +45,6 @@ def _braced(text: str) -> str:
 
 def _render(stem: str) -> dict[PurePosixPath, str]:
     return render_package(validate_spec(load_spec(SAMPLES / f"{stem}.yaml")))
-
-
-def test_paginator_registry_matches_spec_types() -> None:
-    """Each pagination type of the spec model has a renderer, and no more."""
-    union = t.get_args(t.get_args(models.Pagination)[0])
-    types = {t.get_args(m.model_fields["type"].annotation)[0] for m in union}
-    assert set(PAGINATORS) == types
 
 
 @pytest.mark.parametrize("stem", SAMPLE_STEMS)

@@ -24,10 +24,16 @@ _TEMPLATE_ROOT = "tap"
 _RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
 
 
+#: Macros the package templates import (templates/tap/macros/): not package files.
+_MACROS = "macros"
+
+
 def _template_names() -> list[str]:
     root = templates_dir() / _TEMPLATE_ROOT
     return sorted(
-        path.relative_to(templates_dir()).as_posix() for path in root.rglob("*.jinja")
+        path.relative_to(templates_dir()).as_posix()
+        for path in root.rglob("*.jinja")
+        if path.relative_to(root).parts[0] != _MACROS
     )
 
 
@@ -89,15 +95,10 @@ CORE_RUNTIME = (
 
 def runtime_modules(context: dict[str, t.Any]) -> list[str]:
     """The run-time modules this package needs, by file name."""
-    needed = list(CORE_RUNTIME)
-    if context["auth"].from_runtime:
-        needed.append("auth.py")
-    if (
-        context["runtime_paginators"]
-        or "NextOffsetPaginator" in context["custom_paginators"]
-    ):
-        needed.append("paging.py")
-    needed += [f"{module}.py" for module in context["runtime_mixins"]]
+    needed = set(CORE_RUNTIME)
+    for component in (context["auth"].component, *context["paginators"]):
+        needed.update(component.runtime_files)
+    needed.update(f"{module}.py" for module in context["runtime_mixins"])
     return sorted(needed)
 
 

@@ -2,7 +2,9 @@
 
 Values from the spec reach templates either as plain data (rendered there with
 the ``py``/``toml``/``docstring`` filters) or as code fragments assembled here
-from fixed text and :func:`py_literal` output.
+from fixed text and :func:`py_literal` output. Authentication and pagination are
+data only: the component registry (:mod:`tap_builder.render.components`) names
+the macro in ``templates/tap/macros/`` that writes their code.
 """
 
 from __future__ import annotations
@@ -13,26 +15,22 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from tap_builder.checks import duration_seconds, is_datetime, is_number
+from tap_builder.render.components import (
+    AUTHENTICATORS,
+    PACKAGE_PAGINATION,
+    PAGINATORS,
+    STOP_WHEN,
+    Component,
+)
 from tap_builder.render.literals import py_literal
 from tap_builder.render.naming import NameAllocator, camel_case
 from tap_builder.runtime.variables import variables_in
 from tap_builder.spec.models import (
-    ApiKeyAuth,
-    BasicAuth,
-    BearerAuth,
-    CursorPagination,
-    HeadersAuth,
     Incremental,
-    LinkHeaderPagination,
-    NextUrlPagination,
-    NoAuth,
     OAuth2Auth,
-    OffsetPagination,
-    PageIncrementPagination,
+    Pagination,
     Parameter,
-    SessionAuth,
     Spec,
-    StopRules,
     Stream,
 )
 
@@ -73,12 +71,33 @@ class Assignment:
 
 @dataclass(frozen=True)
 class PaginatorView:
-    """How a stream builds its paginator."""
+    """How a stream builds its paginator (templates/tap/macros/pagination.jinja)."""
 
-    return_type: str
-    code: str
-    #: Further classes the code names (e.g. the paginator ``StopWhen`` wraps).
-    also_uses: tuple[str, ...] = ()
+    #: The paginator (its macro writes the code).
+    component: Component
+    #: The spec's pagination values, by field name.
+    values: dict[str, t.Any]
+    #: ``StopWhen`` around the paginator when the spec declares stop rules.
+    wrapper: Component | None = None
+
+    @property
+    def components(self) -> tuple[Component, ...]:
+        """Every component the code names."""
+        return (
+            (self.component,)
+            if self.wrapper is None
+            else (self.wrapper, self.component)
+        )
+
+    @property
+    def return_type(self) -> str:
+        """The class ``get_new_paginator`` returns."""
+        return self.components[0].class_name
+
+    @property
+    def also_uses(self) -> tuple[str, ...]:
+        """Further classes the code names (the paginator ``StopWhen`` wraps)."""
+        return tuple(c.class_name for c in self.components[1:])
 
 
 @dataclass
@@ -136,23 +155,18 @@ class StreamView:
 
 @dataclass(frozen=True)
 class AuthView:
-    """The base stream's ``authenticator`` property."""
+    """The base stream's ``authenticator`` (templates/tap/macros/auth.jinja)."""
 
-    sdk_class: str | None
-    code: str | None
+    #: The authenticator (its macro writes the code).
+    component: Component
+    #: The spec's authentication values, by field name.
+    values: dict[str, t.Any]
+    #: Config settings the values use.
     settings: tuple[str, ...]
-    secret_query_params: tuple[str, ...]
-    #: The class comes from the package's runtime module, not the SDK.
-    from_runtime: bool = False
+    #: Query parameters that carry credentials.
+    secret_query_params: tuple[str, ...] = ()
     #: Request headers that carry credentials, besides ``Authorization``.
     credential_headers: tuple[str, ...] = ()
-
-    @property
-    def annotation_only(self) -> bool:
-        """Whether the class only annotates the property (a helper builds it)."""
-        return bool(
-            self.code and self.sdk_class and f"{self.sdk_class}(" not in self.code
-        )
 
 
 # --------------------------------------------------------------------------- #
@@ -303,176 +317,36 @@ def auth_view(spec: Spec) -> AuthView:
             if v.from_config
         )
     )
-    if isinstance(auth, ApiKeyAuth):
-        location = "params" if auth.location == "query" else "header"
-        code = (
-            f"APIKeyAuthenticator(key={py_literal(auth.name)}, "
-            f"value=self.render_secret({py_literal(auth.value)}), "
-            f"location={py_literal(location)})"
-        )
-        query = (auth.name,) if auth.location == "query" else ()
-        headers = () if query else (auth.name,)
-        return AuthView("APIKeyAuthenticator", code, used, query, False, headers)
-    if isinstance(auth, BasicAuth):
-        code = (
-            f"self.basic_authenticator({py_literal(auth.username)}, "
-            f"{py_literal(auth.password)})"
-        )
-        return AuthView("BasicAuthenticator", code, used, ())
-    if isinstance(auth, BearerAuth):
-        token = f"self.render_secret({py_literal(auth.token)})"
-        code = f"BearerTokenAuthenticator(token={token})"
-        return AuthView("BearerTokenAuthenticator", code, used, ())
-    if isinstance(auth, HeadersAuth):
-        entries = ", ".join(
-            f"{py_literal(name)}: self.render_secret({py_literal(value)})"
-            for name, value in auth.headers.items()
-        )
-        code = f"HeadersAuthenticator({{{entries}}})"
-        return AuthView(
-            "HeadersAuthenticator", code, used, (), True, tuple(auth.headers)
-        )
-    if isinstance(auth, OAuth2Auth):
-        return _oauth2_view(auth, used)
-    if isinstance(auth, SessionAuth):
-        code = (
-            "self.shared_authenticator(lambda: SessionAuthenticator("
-            f"login_url=self.resolve_url({py_literal(auth.login_url)}), "
-            f"body=self.render_secret_data({py_literal(auth.body)}), "
-            f"answer_selector={py_literal(auth.token_selector)}, "
-            f"header={py_literal(auth.header)}, prefix={py_literal(auth.prefix)}, "
-            f"settings={py_literal(', '.join(used))}))"
-        )
-        return AuthView("SessionAuthenticator", code, used, (), True, (auth.header,))
-    if isinstance(auth, NoAuth):
-        return AuthView(None, None, (), ())
-    t.assert_never(auth)
-
-
-def _oauth2_view(auth: OAuth2Auth, used: tuple[str, ...]) -> AuthView:
-    arguments = [
-        f"token_url=self.resolve_url({py_literal(auth.token_url)})",
-        f"grant_type={py_literal(auth.grant_type)}",
-        f"client_id=self.render_secret({py_literal(auth.client_id)})",
-        f"client_secret=self.render_secret({py_literal(auth.client_secret)})",
-        f"settings={py_literal(', '.join(used))}",
-    ]
-    if auth.refresh_token is not None:
-        arguments += [
-            f"refresh_token=self.render_secret({py_literal(auth.refresh_token)})",
-            'refresh_token_file=self.config.get("refresh_token_file")',
-        ]
-    if auth.scopes:
-        arguments.append(f"scopes={py_literal(auth.scopes)}")
-    if auth.client_auth != "body":
-        arguments.append(f"client_auth={py_literal(auth.client_auth)}")
-    if auth.extra_params:
-        arguments.append(
-            f"extra_params=self.render_data({py_literal(auth.extra_params)}, None)"
-        )
-    code = (
-        "self.shared_authenticator(lambda: OAuth2Authenticator("
-        + ", ".join(arguments)
-        + "))"
+    component = AUTHENTICATORS[auth.type]
+    return AuthView(
+        component=component,
+        values=dict(auth),
+        settings=used,
+        secret_query_params=auth.secret_query_params,
+        credential_headers=auth.credential_headers,
     )
-    return AuthView("OAuth2Authenticator", code, used, (), from_runtime=True)
 
 
 # --------------------------------------------------------------------------- #
-# Pagination: one entry per spec pagination type
+# Pagination
 # --------------------------------------------------------------------------- #
 
 
-def _page_increment(
-    pagination: PageIncrementPagination, view: StreamView
-) -> PaginatorView:
-    _place_token(view, pagination.location, pagination.attribute)
-    code = f"PageNumberPaginator(start_value={py_literal(pagination.start_from)})"
-    return _with_stop_rules(PaginatorView("PageNumberPaginator", code), pagination)
-
-
-def _with_stop_rules(inner: PaginatorView, rules: StopRules) -> PaginatorView:
-    """Wrap a paginator in ``StopWhen`` when the spec declares stop conditions.
-
-    Every pagination type takes them: ``StopWhen`` counts pages and records itself
-    and reads ``has_more``/``total_pages``/``total_records`` from the body, so it
-    does not matter what carries the next token.
-    """
-    if not rules.has_stop_rules:
-        return inner
-    keywords = [
-        f"{name}={py_literal(value)}"
-        for name in ("has_more", "total_pages", "total_records", "max_pages")
-        if (value := getattr(rules, name)) is not None
-    ]
-    code = (
-        f"StopWhen({inner.code}, {', '.join(keywords)}, decode=self.decode_body, "
-        "records_on_page=lambda: self.last_page_size)"
-    )
-    return PaginatorView("StopWhen", code, (inner.return_type,))
-
-
-def _cursor(pagination: CursorPagination, view: StreamView) -> PaginatorView:
-    _place_token(view, pagination.location, pagination.param)
-    source = (
-        f"header={py_literal(pagination.next_cursor_header)}"
-        if pagination.next_cursor_header
-        else f"selector={py_literal(pagination.next_cursor)}"
-    )
-    code = f"CursorPaginator({source}, decode=self.decode_body)"
-    return _with_stop_rules(PaginatorView("CursorPaginator", code), pagination)
-
-
-def _next_url(pagination: NextUrlPagination, view: StreamView) -> PaginatorView:
-    view.follows_next_url = True
-    selector = py_literal(pagination.next_url)
-    code = f"NextUrlPaginator(selector={selector}, decode=self.decode_body)"
-    return _with_stop_rules(PaginatorView("NextUrlPaginator", code), pagination)
-
-
-def _link_header(pagination: LinkHeaderPagination, view: StreamView) -> PaginatorView:
-    view.follows_next_url = True
-    code = "NextUrlPaginator(decode=self.decode_body)"
-    return _with_stop_rules(PaginatorView("NextUrlPaginator", code), pagination)
-
-
-def _offset(pagination: OffsetPagination, view: StreamView) -> PaginatorView:
-    _place_token(view, pagination.location, pagination.offset_param)
-    if pagination.limit_param is not None and pagination.location == "body":
-        limit = py_literal(pagination.limit)
-        view.body_assignments.append(
-            Assignment(py_literal(pagination.limit_param), limit)
-        )
-    elif pagination.limit_param is not None:
-        target = (
-            view.static_query if pagination.location == "query" else view.static_headers
-        )
-        target[pagination.limit_param] = pagination.limit
-    if pagination.next_offset_selector is not None:
-        code = (
-            f"NextOffsetPaginator({py_literal(pagination.next_offset_selector)}, "
-            "decode=self.decode_body)"
-        )
-        return _with_stop_rules(PaginatorView("NextOffsetPaginator", code), pagination)
-    code = (
-        f"LimitOffsetPaginator(limit={py_literal(pagination.limit)}, "
-        "records_on_page=lambda: self.last_page_size)"
-    )
-    return _with_stop_rules(PaginatorView("LimitOffsetPaginator", code), pagination)
-
-
-#: Spec pagination ``type`` -> how it renders; a test keeps it in step with the models.
-PAGINATORS: dict[str, t.Callable[[t.Any, StreamView], PaginatorView]] = {
-    "page_increment": _page_increment,
-    "offset": _offset,
-    "cursor": _cursor,
-    "next_url": _next_url,
-    "link_header": _link_header,
-}
-#: Paginator classes that pagination.py defines.
-CUSTOM_PAGINATORS = ("NextOffsetPaginator", "LimitOffsetPaginator")
-#: Paginator classes the package's runtime module defines.
-RUNTIME_PAGINATORS = ("CursorPaginator", "NextUrlPaginator", "StopWhen")
+def paginator_view(pagination: Pagination, view: StreamView) -> PaginatorView:
+    """The stream's paginator; places its token (and page size) in the request."""
+    component = PAGINATORS[pagination.type]
+    values = dict(pagination)
+    if component.param_field is None:
+        view.follows_next_url = True
+    else:
+        _place_token(view, values["location"], values[component.param_field])
+    if values.get("limit_param") is not None:
+        _place_limit(view, values["location"], values["limit_param"], values["limit"])
+    chosen: Component = component
+    if component.variant and values.get(component.variant[0]) is not None:
+        chosen = component.variant[1]
+    wrapper = STOP_WHEN if pagination.has_stop_rules else None
+    return PaginatorView(chosen, values, wrapper)
 
 
 def _place_token(view: StreamView, location: str, name: str) -> None:
@@ -484,6 +358,16 @@ def _place_token(view: StreamView, location: str, name: str) -> None:
         view.header_assignments.append(
             Assignment(py_literal(name), "page.next_page_token")
         )
+
+
+def _place_limit(view: StreamView, location: str, name: str, limit: object) -> None:
+    """The page size: a body field, or a fixed query parameter or header."""
+    if location == "body":
+        view.body_assignments.append(Assignment(py_literal(name), py_literal(limit)))
+    elif location == "query":
+        view.static_query[name] = limit
+    else:
+        view.static_headers[name] = limit
 
 
 # --------------------------------------------------------------------------- #
@@ -568,7 +452,7 @@ def _stream_view(
         schema=schema,
     )
     if stream.pagination is not None:
-        view.paginator = PAGINATORS[stream.pagination.type](stream.pagination, view)
+        view.paginator = paginator_view(stream.pagination, view)
     if incremental is not None and incremental.sorted:
         view.state_every = incremental.state_every or DEFAULT_STATE_EVERY
     view.options = _options(stream)
@@ -711,13 +595,9 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
     tap_class = names.take("Tap" + camel_case(spec.tap_id))
     base_class = names.take(camel_case(spec.tap_id) + "Stream")
     streams = stream_views(connector, names)
-    paginator_types = sorted(
-        {
-            name
-            for s in streams
-            if s.paginator
-            for name in (s.paginator.return_type, *s.paginator.also_uses)
-        }
+    paginators = sorted(
+        {c for s in streams if s.paginator for c in s.paginator.components},
+        key=lambda c: c.class_name,
     )
     auth = auth_view(spec)
     tap_settings = settings(spec)
@@ -730,13 +610,16 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "streams": streams,
         "settings": tap_settings,
         "auth": auth,
-        "sdk_paginators": [
-            p
-            for p in paginator_types
-            if p not in CUSTOM_PAGINATORS + RUNTIME_PAGINATORS
+        "paginators": paginators,
+        "sdk_paginator_imports": _imports(
+            [c for c in paginators if not c.in_package], spec.package
+        ),
+        "package_paginator_imports": _imports(
+            [c for c in paginators if c.in_package], spec.package
+        ),
+        "custom_paginators": [
+            c.class_name for c in paginators if c.module == PACKAGE_PAGINATION
         ],
-        "custom_paginators": [p for p in paginator_types if p in CUSTOM_PAGINATORS],
-        "runtime_paginators": [p for p in paginator_types if p in RUNTIME_PAGINATORS],
         "runtime_mixins": {
             RUNTIME_MIXINS[name]: name
             for name in RUNTIME_MIXINS
@@ -774,6 +657,16 @@ def logo_source(connector: Connector) -> str | None:
 
 #: Where a logo comes from when the spec gives only a domain.
 FAVICON_URL = "https://www.google.com/s2/favicons?sz=128&domain="
+
+
+def _imports(components: list[Component], package: str) -> dict[str, list[str]]:
+    """Class names by the absolute module they come from, modules sorted."""
+    found: dict[str, list[str]] = {}
+    for component in components:
+        names = found.setdefault(component.import_module(package), [])
+        if component.class_name not in names:
+            names.append(component.class_name)
+    return dict(sorted(found.items()))
 
 
 def _type_imports(streams: list[StreamView]) -> dict[str, list[str]]:

@@ -213,7 +213,21 @@ AllowedHost = t.Annotated[str, AfterValidator(allowed_host)]
 # --------------------------------------------------------------------------- #
 
 
-class ApiKeyAuth(Model):
+class AuthModel(Model):
+    """Base of the authentication blocks: where their credentials travel."""
+
+    @property
+    def secret_query_params(self) -> tuple[str, ...]:
+        """Query parameters that carry credentials."""
+        return ()
+
+    @property
+    def credential_headers(self) -> tuple[str, ...]:
+        """Request headers that carry credentials, besides ``Authorization``."""
+        return ()
+
+
+class ApiKeyAuth(AuthModel):
     """An API key sent in a header or a query parameter."""
 
     type: t.Literal["api_key"]
@@ -225,8 +239,18 @@ class ApiKeyAuth(Model):
     )
     value: NonEmpty = Field(description="The key, usually {config.api_key}.")
 
+    @property
+    def secret_query_params(self) -> tuple[str, ...]:
+        """The key's parameter, when it goes in the query."""
+        return (self.name,) if self.location == "query" else ()
 
-class BasicAuth(Model):
+    @property
+    def credential_headers(self) -> tuple[str, ...]:
+        """The key's header, when it goes in a header."""
+        return (self.name,) if self.location == "header" else ()
+
+
+class BasicAuth(AuthModel):
     """HTTP Basic authentication (RFC 7617)."""
 
     type: t.Literal["basic"]
@@ -239,20 +263,20 @@ class BasicAuth(Model):
         return "" if value is None else value
 
 
-class NoAuth(Model):
+class NoAuth(AuthModel):
     """No authentication."""
 
     type: t.Literal["none"]
 
 
-class BearerAuth(Model):
+class BearerAuth(AuthModel):
     """``Authorization: Bearer <token>``."""
 
     type: t.Literal["bearer"]
     token: NonEmpty = Field(description="The token, usually {config.token}.")
 
 
-class HeadersAuth(Model):
+class HeadersAuth(AuthModel):
     """Several headers on every request (e.g. APIs with two keys)."""
 
     type: t.Literal["headers"]
@@ -260,8 +284,13 @@ class HeadersAuth(Model):
         description="Header name -> value (values may hold variables)."
     )
 
+    @property
+    def credential_headers(self) -> tuple[str, ...]:
+        """Every header it sends."""
+        return tuple(self.headers)
 
-class OAuth2Auth(Model):
+
+class OAuth2Auth(AuthModel):
     """OAuth2 access tokens from a token endpoint, refreshed before they expire."""
 
     type: t.Literal["oauth2"]
@@ -285,7 +314,7 @@ class OAuth2Auth(Model):
     )
 
 
-class SessionAuth(Model):
+class SessionAuth(AuthModel):
     """Log in once (POST credentials), then send the session token as a header."""
 
     type: t.Literal["session"]
@@ -296,6 +325,11 @@ class SessionAuth(Model):
     token_selector: NonEmpty = Field(description="JSONPath to the token in the answer.")
     header: NonEmpty = Field("Authorization", description="Header that carries it.")
     prefix: str = Field("Bearer ", description="Text before the token in the header.")
+
+    @property
+    def credential_headers(self) -> tuple[str, ...]:
+        """The header that carries the session token."""
+        return (self.header,)
 
 
 Authentication = t.Annotated[
