@@ -351,7 +351,9 @@ def test_spec_error_lines_name_a_field() -> None:
     assert any(issue.path == "name" for issue in caught.value.issues)
 
 
-@pytest.mark.parametrize("name", ['"', '" q', 'q "', '"""', '\\"x', "  ' "])
+@pytest.mark.parametrize(
+    "name", ['"', '" q', 'q "', '"""', '\\"x', "  ' ", 'a """ b', "x\x1by"]
+)
 def test_names_made_of_quotes_give_lint_clean_docstrings(
     name: str, tmp_path: Path
 ) -> None:

@@ -117,11 +117,12 @@ def doc(text: object, indent: int = 0, fallback: str = "Generated code.") -> str
 
     One line when it fits. Otherwise the first sentence is the summary line
     (``fallback`` when that sentence is too long too) and the text follows,
-    wrapped. Text with a backslash gets only ``fallback`` (pydocstyle would ask
-    for a raw docstring, which cannot hold every text). The summary starts with
+    wrapped. Text that needs an escape (a backslash, triple quotes, a control
+    character) gets only ``fallback``: pydocstyle refuses escapes in docstrings
+    and a raw docstring cannot hold every text. The summary starts with
     a capital and ends with a full stop, as pydocstyle wants.
     """
-    if "\\" in str(text):  # pydocstyle would want a raw docstring: say less
+    if "\\" in docstring(text):  # escapes, which pydocstyle refuses: say less
         return f'"""{_summary_form(fallback)}"""'
     safe = _summary_form(docstring(text).strip())
     # A summary starting with a quote would run into the opening quotes (the
