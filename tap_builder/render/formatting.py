@@ -39,9 +39,22 @@ def format_python(
             target = root.joinpath(*path.parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-        command = [find_ruff_bin(), "format", "--no-cache", "--quiet"]
-        command += ["--", *(str(root.joinpath(*path.parts)) for path in sources)]
+        files = [str(root.joinpath(*path.parts)) for path in sources]
+        # Long strings are written as parenthesised pieces; where such a string
+        # is a call's only argument the parentheses are extra (UP034): ruff's own
+        # safe fix removes them before formatting.
+        unparen = [find_ruff_bin(), "check", "--no-cache", "--quiet", "--fix"]
+        unparen += ["--select", "UP034", "--exit-zero", "--", *files]
+        command = [find_ruff_bin(), "format", "--no-cache", "--quiet", "--", *files]
         try:
+            subprocess.run(
+                unparen,
+                cwd=root,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+                check=False,
+            )
             result = subprocess.run(
                 command,
                 cwd=root,
