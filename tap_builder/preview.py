@@ -168,24 +168,6 @@ def safe_text(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
-def _masked_data(value: t.Any, masker: Masker) -> t.Any:  # noqa: ANN401
-    """JSON data with secrets masked (keys included); text is escaped on output.
-
-    Records stay data: the text report escapes them as it prints
-    (:func:`safe_data`), ``--json`` writes control characters as JSON escapes.
-    """
-    if isinstance(value, str):
-        return masker.text(value)
-    if isinstance(value, dict):
-        return {
-            _masked_data(key, masker): _masked_data(item, masker)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_masked_data(item, masker) for item in value]
-    return value
-
-
 def safe_data(value: t.Any) -> t.Any:  # noqa: ANN401
     """JSON data for a terminal: every string (keys too) through :func:`safe_text`."""
     if isinstance(value, str):
@@ -305,6 +287,26 @@ class Masker:
     def holds_secret(self, text: str) -> bool:
         """Whether ``text`` holds a credential."""
         return self.text(text) != text
+
+    def data(self, value: t.Any, *, numbers: bool = False) -> t.Any:  # noqa: ANN401
+        """JSON data with credentials masked in its strings (keys included).
+
+        With ``numbers``, a number whose text is a credential becomes ``***``
+        too (recorded fixtures); preview leaves numbers as they are. Text is not
+        escaped here: preview escapes as it prints.
+        """
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {
+                self.text(str(key)): self.data(item, numbers=numbers)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [self.data(item, numbers=numbers) for item in value]
+        if numbers and isinstance(value, int | float) and not isinstance(value, bool):
+            return MASK if self.holds_secret(json.dumps(value)) else value
+        return value
 
 
 def register_credentials(
@@ -813,11 +815,11 @@ def _make_printable(result: PreviewResult, masker: Masker) -> None:
         entry.body = None if entry.body is None else safe_text(entry.body)
         entry.decision = None if entry.decision is None else shown(entry.decision)
     result.stop_reason = shown(result.stop_reason)
-    result.records = [_masked_data(record, masker) for record in result.records]
-    result.bookmark = _masked_data(result.bookmark, masker)
+    result.records = [masker.data(record) for record in result.records]
+    result.bookmark = masker.data(result.bookmark)
     for mismatch in result.mismatches:
         mismatch.path = shown(mismatch.path)
-        mismatch.value = _masked_data(mismatch.value, masker)
+        mismatch.value = masker.data(mismatch.value)
         mismatch.message = shown(mismatch.message)
 
 

@@ -29,7 +29,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tap_builder.inprocess import check_config, generated_tap, tap_class, tap_runtime
 from tap_builder.preview import (
-    MASK,
     CapturingWriter,
     Masker,
     credential_settings,
@@ -110,7 +109,7 @@ def _recorded_config(
     """
     parameters = {p.name: p for p in connector.spec.parameters}
     recorded = {
-        name: _masked_data(masker, value)
+        name: masker.data(value, numbers=True)
         for name, value in config.items()
         if name != "api_url"
     }
@@ -125,22 +124,6 @@ def _recorded_config(
 
 def _placeholder(parameter: Parameter) -> t.Any:  # noqa: ANN401
     return _TYPED_PLACEHOLDERS.get(parameter.type, SECRET_PLACEHOLDER)
-
-
-def _masked_data(masker: Masker, value: t.Any) -> t.Any:  # noqa: ANN401
-    """JSON data with credentials masked: in strings (keys too) and whole numbers."""
-    if isinstance(value, str):
-        return masker.text(value)
-    if isinstance(value, dict):
-        return {
-            masker.text(str(key)): _masked_data(masker, item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_masked_data(masker, item) for item in value]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return MASK if masker.holds_secret(json.dumps(value)) else value
-    return value
 
 
 def _dry_run(
@@ -188,7 +171,7 @@ def _recorder(
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
             if k not in hidden
         ]
-        body = _masked_data(masker, _json_or_text(request.body))
+        body = masker.data(_json_or_text(request.body), numbers=True)
         headers = {
             name.lower(): value
             for name, value in request.headers.items()

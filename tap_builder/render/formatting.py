@@ -43,26 +43,9 @@ def format_python(
         # Long strings are written as parenthesised pieces; where such a string
         # is a call's only argument the parentheses are extra (UP034): ruff's own
         # safe fix removes them before formatting.
-        unparen = [find_ruff_bin(), "check", "--no-cache", "--quiet", "--fix"]
-        unparen += ["--select", "UP034", "--exit-zero", "--", *files]
-        command = [find_ruff_bin(), "format", "--no-cache", "--quiet", "--", *files]
         try:
-            subprocess.run(
-                unparen,
-                cwd=root,
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-                check=False,
-            )
-            result = subprocess.run(
-                command,
-                cwd=root,
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-                check=False,
-            )
+            _ruff(root, ["check", "--fix", "--select", "UP034", "--exit-zero"], files)
+            result = _ruff(root, ["format"], files)
         except (OSError, subprocess.TimeoutExpired) as exc:
             msg = f"ruff format could not run: {exc}"
             raise RenderError(msg) from exc
@@ -73,3 +56,17 @@ def format_python(
             path: root.joinpath(*path.parts).read_text(encoding="utf-8")
             for path in sources
         }
+
+
+def _ruff(
+    root: Path, options: list[str], files: list[str]
+) -> subprocess.CompletedProcess[str]:
+    """Run one ruff command on ``files`` under ``root`` (its config applies)."""
+    return subprocess.run(
+        [find_ruff_bin(), *options, "--no-cache", "--quiet", "--", *files],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
