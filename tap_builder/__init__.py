@@ -21,7 +21,7 @@ from tap_builder.spec import (
     load_spec,
     parse_spec_text,
 )
-from tap_builder.validation import Connector, validate_spec
+from tap_builder.spec.validation import Connector, validate_spec
 from tap_builder.write import WriteError, write_package
 
 try:

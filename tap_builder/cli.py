@@ -23,9 +23,9 @@ from tap_builder import (
     load_spec,
     validate_spec,
 )
-from tap_builder.infer import SampleError, infer_schema_from_file
-from tap_builder.inprocess import ConfigError
-from tap_builder.preview import PreviewError
+from tap_builder.commands.infer import SampleError, infer_schema_from_file
+from tap_builder.commands.inprocess import ConfigError
+from tap_builder.commands.preview import PreviewError
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -97,10 +97,10 @@ def _infer_schema(args: argparse.Namespace) -> int:
 
 
 def _infer_live(args: argparse.Namespace) -> int:
-    from tap_builder.infer import LiveSample, infer_schema
-    from tap_builder.preview import run_stream
+    from tap_builder.commands.infer import LiveSample, infer_schema
+    from tap_builder.commands.preview import run_stream
+    from tap_builder.commands.spec_edit import replication_key_hint, write_schema
     from tap_builder.spec.files import SpecFileError
-    from tap_builder.spec_edit import replication_key_hint, write_schema
 
     spec_path = Path(args.spec)
     connector = validate_spec(load_spec(spec_path))
@@ -137,8 +137,8 @@ def _infer_live(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from tap_builder import report
-    from tap_builder.preview import run_stream
+    from tap_builder.commands import report
+    from tap_builder.commands.preview import run_stream
 
     connector = validate_spec(load_spec(args.spec))
     config = _read_json(args.config, "config")
@@ -175,7 +175,7 @@ def _demo_server(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from tap_builder.quickstart import run_demo
+    from tap_builder.commands.demo import run_demo
 
     return run_demo(
         spec_stem=args.spec, workdir=Path(args.workdir) if args.workdir else None
@@ -183,7 +183,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from tap_builder.starter import (
+    from tap_builder.commands.init import (
         Answers,
         StarterError,
         ask,
@@ -250,7 +250,7 @@ _INIT_FLAGS = (
 
 
 def _add_init(commands: t.Any) -> None:  # noqa: ANN401
-    from tap_builder.starter import (
+    from tap_builder.commands.init import (
         API_KEY_LOCATIONS,
         AUTH_TYPES,
         GRANT_TYPES,
@@ -335,7 +335,7 @@ def _add_init(commands: t.Any) -> None:  # noqa: ANN401
 
 
 def _record(args: argparse.Namespace) -> int:
-    from tap_builder.record import record_fixtures, write_fixtures
+    from tap_builder.commands.record import record_fixtures, write_fixtures
 
     connector = validate_spec(load_spec(args.spec))
     config = _read_json(args.config, "config")

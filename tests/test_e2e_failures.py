@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tap_builder import load_spec, validate_spec
+from tap_builder.commands.record import record_fixtures, write_fixtures
 from tap_builder.demo import DEMO_SPECS, DemoServer, demo_config
-from tap_builder.record import record_fixtures, write_fixtures
 from tests.e2e import REPO, SAMPLES, InstalledTap
 
 pytestmark = pytest.mark.slow

@@ -347,7 +347,7 @@ def test_error_rule_fail_with_message(
 def test_preview_says_why_paging_stopped(stream: str, reason: str) -> None:
     """preview names each new pagination option's stop reason."""
     from tap_builder import load_spec, validate_spec
-    from tap_builder.preview import run_stream
+    from tap_builder.commands.preview import run_stream
 
     connector = validate_spec(load_spec(FEATURES / "lab.yaml"))
     with DemoServer() as server:

@@ -26,9 +26,9 @@ import yaml
 
 from tap_builder import load_spec, validate_spec
 from tap_builder.cli import main
+from tap_builder.commands.spec_edit import write_schema
 from tap_builder.spec import SpecError, models
 from tap_builder.spec.files import SpecFileError
-from tap_builder.spec_edit import write_schema
 from tap_builder.write import MANIFEST, write_package
 
 SCHEMA = {"type": "object", "properties": {"id": {"type": "integer"}}}
@@ -361,7 +361,7 @@ def fake_run_stream(
             raw_records=[{"id": 1, "n": "a"}, {"id": 2, "n": "b"}], requests=[request]
         )
 
-    monkeypatch.setattr("tap_builder.preview.run_stream", run_stream)
+    monkeypatch.setattr("tap_builder.commands.preview.run_stream", run_stream)
 
 
 def infer_write(spec_file: Path, config: Path) -> int:

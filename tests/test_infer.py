@@ -15,13 +15,13 @@ import pytest
 import requests
 from jsonschema import Draft202012Validator, FormatChecker
 
-from tap_builder.demo import DEMO_SPECS, DemoServer, demo_config
-from tap_builder.infer import (
+from tap_builder.commands.infer import (
     SampleError,
     infer_schema,
     infer_schema_from_file,
     records_from_sample,
 )
+from tap_builder.demo import DEMO_SPECS, DemoServer, demo_config
 from tests.test_demo_server import MiniTap, load_spec
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tap_builder.cli import main
+from tap_builder.commands.infer import LiveSample
 from tap_builder.demo import DemoServer, demo_config
-from tap_builder.infer import LiveSample
 from tests.e2e import SAMPLES
 
 CLINIC = SAMPLES / "clinic.yaml"

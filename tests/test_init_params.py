@@ -10,8 +10,7 @@ import pytest
 
 from tap_builder import load_spec, validate_spec
 from tap_builder.cli import main
-from tap_builder.inprocess import generated_tap, tap_class
-from tap_builder.starter import (
+from tap_builder.commands.init import (
     AUTH_TYPES,
     Answers,
     Param,
@@ -19,6 +18,7 @@ from tap_builder.starter import (
     ask,
     render_starter,
 )
+from tap_builder.commands.inprocess import generated_tap, tap_class
 
 BASE = ["--name", "Shop", "--stream-path", "/orders", "--no-input"]
 

@@ -15,10 +15,10 @@ import pytest
 
 from tap_builder import load_spec, validate_spec
 from tap_builder.cli import main
+from tap_builder.commands.infer import infer_schema
+from tap_builder.commands.init import Answers, ask, render_starter
+from tap_builder.commands.preview import PreviewError, run_stream
 from tap_builder.demo import DEMO_SPECS, DemoServer, demo_config
-from tap_builder.infer import infer_schema
-from tap_builder.preview import PreviewError, run_stream
-from tap_builder.starter import Answers, ask, render_starter
 from tests.e2e import SAMPLES, InstalledTap
 
 SampleTap = Callable[[str], InstalledTap]

@@ -25,7 +25,7 @@ import pytest
 
 from tap_builder import load_spec, validate_spec
 from tap_builder.cli import main
-from tap_builder.preview import run_stream, safe_text
+from tap_builder.commands.preview import run_stream, safe_text
 
 KEY = 'k3y s/"é-apikey'  # a secret setting, sent as the query's api_key
 TOKEN = 'tk3n v/"é-token'  # NOT marked secret, but sent in the Authorization header

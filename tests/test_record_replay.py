@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from tap_builder import load_spec, validate_spec
+from tap_builder.commands.record import record_fixtures, write_fixtures
 from tap_builder.demo import DemoServer, FaultPlan, demo_config
-from tap_builder.record import record_fixtures, write_fixtures
 from tests.e2e import SAMPLES, InstalledTap, install_tap
 from tests.test_record_secrets import _replay_module
 

@@ -32,9 +32,13 @@ import pytest
 
 from tap_builder import load_spec, render_package, validate_spec
 from tap_builder.cli import main
-from tap_builder.inprocess import generated_tap, tap_class
-from tap_builder.preview import CapturingWriter
-from tap_builder.record import FIXTURES_PATH, SECRET_PLACEHOLDER, record_fixtures
+from tap_builder.commands.inprocess import generated_tap, tap_class
+from tap_builder.commands.preview import CapturingWriter
+from tap_builder.commands.record import (
+    FIXTURES_PATH,
+    SECRET_PLACEHOLDER,
+    record_fixtures,
+)
 from tap_builder.write import write_package
 
 QUERY_SECRET = 'qs3cr et/"é-query'

@@ -22,9 +22,9 @@ from pydantic import BaseModel
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 
 from tap_builder import SpecError, load_spec, parse_spec_text, validate_spec
-from tap_builder.checks import jsonpath_problem
 from tap_builder.cli import main
 from tap_builder.spec import models
+from tap_builder.spec.checks import jsonpath_problem
 from tap_builder.spec.schema import (
     DIALECT,
     SCHEMA_ID,
@@ -393,8 +393,8 @@ def _ms(text: str) -> str:
 def test_lookback_applies_to_start_date_and_bookmark() -> None:
     """The filter is the bookmark or start_date (the later, for date-time keys),
     minus lookback; client_filter compares with the starting value itself."""
+    from tap_builder.commands.preview import run_stream
     from tap_builder.demo import DemoServer, demo_config
-    from tap_builder.preview import run_stream
 
     data = load_spec(ROOT / "sample_specs" / "features" / "lab_records.yaml").data
     data["streams"][1]["incremental"]["lookback"] = "P2D"  # ledger_all: client_filter
@@ -436,8 +436,8 @@ def test_lookback_applies_to_start_date_and_bookmark() -> None:
 
 def test_integer_key_bookmark_wins_over_start_date() -> None:
     """For a Unix-timestamp key, an older bookmark still wins over start_date."""
+    from tap_builder.commands.preview import run_stream
     from tap_builder.demo import DemoServer, demo_config
-    from tap_builder.preview import run_stream
 
     connector = validate_spec(load_spec(ROOT / "sample_specs" / "chargebee.yaml"))
     stream = connector.spec.streams[0]

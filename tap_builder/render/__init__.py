@@ -16,7 +16,7 @@ from tap_builder.render.formatting import format_python
 from tap_builder.render.literals import RenderError, json_text
 
 if t.TYPE_CHECKING:
-    from tap_builder.validation import Connector
+    from tap_builder.spec.validation import Connector
 
 __all__ = ["RenderError", "render_package"]
 

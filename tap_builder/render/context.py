@@ -14,7 +14,6 @@ import typing as t
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from tap_builder.checks import duration_seconds, is_datetime, is_number
 from tap_builder.render.components import (
     AUTHENTICATORS,
     PACKAGE_PAGINATION,
@@ -25,6 +24,7 @@ from tap_builder.render.components import (
 from tap_builder.render.literals import py_literal
 from tap_builder.render.naming import NameAllocator, camel_case
 from tap_builder.runtime.variables import variables_in
+from tap_builder.spec.checks import duration_seconds, is_datetime, is_number
 from tap_builder.spec.models import (
     Incremental,
     OAuth2Auth,
@@ -35,7 +35,7 @@ from tap_builder.spec.models import (
 )
 
 if t.TYPE_CHECKING:
-    from tap_builder.validation import Connector
+    from tap_builder.spec.validation import Connector
 
 #: Records between STATE messages of sorted streams, unless the spec says.
 DEFAULT_STATE_EVERY = 100

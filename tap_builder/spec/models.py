@@ -1,7 +1,7 @@
 """The connector spec as pydantic models: what a user writes, and nothing more.
 
 Field-level rules live here; rules that span fields (variables, parents, schema
-fields) live in :mod:`tap_builder.checks`.
+fields) live in :mod:`tap_builder.spec.checks`.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ if t.TYPE_CHECKING:
 
 def sample_specs_dir() -> Path:
     """The sample specs: inside the installed wheel, or the source tree."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     for candidate in (package / "_sample_specs", package.parent / "sample_specs"):
         if candidate.is_dir():
             return candidate

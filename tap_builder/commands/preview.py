@@ -1,7 +1,8 @@
 """Run one stream of a spec's tap in this process and report what happened.
 
-The tap is the generated one (see :mod:`tap_builder.inprocess`), run through the
-SDK's own sync: the same requests, pagination, records, conformance and state.
+The tap is the generated one (see :mod:`tap_builder.commands.inprocess`),
+run through the SDK's own sync: the same requests, pagination, records,
+conformance and state.
 Instrumentation only observes: a response hook logs each request, a paginator
 wrapper records each pagination decision (and stops at the preview's budget),
 and ``post_process`` is wrapped to keep the records as the API sent them (for
@@ -31,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode
 import jsonschema
 import requests
 
-from tap_builder.inprocess import (
+from tap_builder.commands.inprocess import (
     ConfigError,
     check_config,
     generated_tap,
@@ -48,7 +49,7 @@ if t.TYPE_CHECKING:
     from singer_sdk import RESTStream, Tap
     from singer_sdk.pagination import BaseAPIPaginator
 
-    from tap_builder.validation import Connector
+    from tap_builder.spec.validation import Connector
 
 __all__ = [
     "MASK",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_builder.preview import safe_data, safe_json
-from tap_builder.quickstart import format_table
+from tap_builder.commands.demo import format_table
+from tap_builder.commands.preview import safe_data, safe_json
 
 if t.TYPE_CHECKING:
-    from tap_builder.preview import PreviewResult
+    from tap_builder.commands.preview import PreviewResult
 
 
 def _dumps(value: object) -> str:

@@ -27,7 +27,7 @@ from tap_builder.spec.models import (
     PARAMETER_NAME_PATTERN,
     ParameterType,
 )
-from tap_builder.validation import validate_spec
+from tap_builder.spec.validation import validate_spec
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence

@@ -22,7 +22,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator
     from types import ModuleType
 
-    from tap_builder.validation import Connector
+    from tap_builder.spec.validation import Connector
 
 
 class ConfigError(ValueError):

@@ -27,8 +27,13 @@ import typing as t
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from tap_builder.inprocess import check_config, generated_tap, tap_class, tap_runtime
-from tap_builder.preview import (
+from tap_builder.commands.inprocess import (
+    check_config,
+    generated_tap,
+    tap_class,
+    tap_runtime,
+)
+from tap_builder.commands.preview import (
     CapturingWriter,
     Masker,
     credential_settings,
@@ -41,7 +46,7 @@ if t.TYPE_CHECKING:
     import requests
 
     from tap_builder.spec.models import Parameter
-    from tap_builder.validation import Connector
+    from tap_builder.spec.validation import Connector
 
 #: Where fixtures live in a generated package (not owned by the generator).
 FIXTURES_PATH = Path("tests") / "fixtures" / "http.json"

@@ -1,7 +1,8 @@
 """Validation: loaded spec data -> a :class:`Connector`, or every problem at once.
 
-Field-level problems (pydantic) and cross-field problems (:mod:`tap_builder.checks`)
-are reported together. When some parts of a spec fail field-level validation, the
+Field-level problems (pydantic) and cross-field problems
+(:mod:`tap_builder.spec.checks`) are reported together. When some parts of a spec
+fail field-level validation, the
 cross-field checks still run on the parts that validated: an unknown key is read as
 the key it is a typo of (or left out), and each stream, parameter or top-level value
 that fails is replaced by a stand-in that keeps what other parts refer to (a
@@ -18,8 +19,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from tap_builder.checks import Found, check_spec
 from tap_builder.spec import models
+from tap_builder.spec.checks import Found, check_spec
 from tap_builder.spec.errors import SpecError, SpecIssue, format_path
 from tap_builder.spec.messages import data_loc, place_of, pydantic_issues, unknown_key
 

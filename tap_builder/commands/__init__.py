@@ -1,0 +1,1 @@
+"""The CLI's commands beyond the pipeline: demo, init, infer, preview, record."""
