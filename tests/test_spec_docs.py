@@ -23,8 +23,9 @@ from singer_sdk.helpers.jsonpath import extract_jsonpath
 
 from tap_builder import SpecError, load_spec, parse_spec_text, validate_spec
 from tap_builder.cli import main
+from tap_builder.components import AUTHENTICATORS
 from tap_builder.spec import models
-from tap_builder.spec.checks import jsonpath_problem
+from tap_builder.spec.fields import jsonpath_problem
 from tap_builder.spec.schema import (
     DIALECT,
     SCHEMA_ID,
@@ -301,7 +302,7 @@ def test_key_table_reader_catches_a_missing_and_an_extra_key() -> None:
     rows = key_tables(drifted)["authentication type=oauth2"]
     keys = {row.key for row in rows}
     assert "client_auth" not in keys and "client_authx" in keys
-    assert keys != set(_keys(models.OAuth2Auth))
+    assert keys != set(_keys(AUTHENTICATORS["oauth2"].model))
 
 
 # --------------------------------------------------------------------------- #

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from tap_builder import load_spec, validate_spec
-from tap_builder.render.components import PAGINATORS
+from tap_builder.components import PAGINATORS
 from tap_builder.render.context import PaginatorView, StreamView, stream_views
 from tap_builder.render.environment import environment
 from tap_builder.render.naming import NameAllocator

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tap_builder import SpecError, SpecIssue, load_spec, validate_spec
+from tap_builder.components import AUTHENTICATORS
 from tap_builder.spec import models
 
 SAMPLE_SPECS = Path(__file__).resolve().parent.parent / "sample_specs"
@@ -838,7 +839,7 @@ def test_method_is_case_insensitive() -> None:
 @pytest.mark.parametrize("password", [{}, {"password": None}], ids=["omitted", "null"])
 def test_basic_password_defaults_to_empty(password: dict[str, object]) -> None:
     """A Basic auth password that is omitted or null is the empty string."""
-    auth = models.BasicAuth.model_validate(
+    auth = AUTHENTICATORS["basic"].model.model_validate(
         {"type": "basic", "username": "u", **password}
     )
     assert auth.password == ""
@@ -853,7 +854,7 @@ def test_omitted_authentication_is_none(tmp_path: Path) -> None:
             encoding="utf-8",
         )
         spec = validate_spec(load_spec(spec_file)).spec
-        assert spec.authentication == models.NoAuth(type="none")
+        assert spec.authentication == AUTHENTICATORS["none"].model(type="none")
 
 
 def test_parameter_defaults() -> None:

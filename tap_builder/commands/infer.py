@@ -20,7 +20,7 @@ from genson import SchemaBuilder
 from genson.schema.strategies import String
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 
-from tap_builder.spec.checks import jsonpath_problem
+from tap_builder.spec.fields import jsonpath_problem
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence

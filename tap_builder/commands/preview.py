@@ -39,8 +39,8 @@ from tap_builder.commands.inprocess import (
     tap_class,
     tap_runtime,
 )
+from tap_builder.components import AUTHENTICATORS, finish_reason
 from tap_builder.runtime.variables import variables_in
-from tap_builder.spec.models import ApiKeyAuth, BasicAuth, OAuth2Auth
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -215,9 +215,7 @@ def key_query_params(connector: Connector) -> set[str]:
     spec = connector.spec
     credentials = set(credential_settings(connector))
     names: set[str] = set()
-    auth = spec.authentication
-    if isinstance(auth, ApiKeyAuth) and auth.location == "query":
-        names.add(auth.name)
+    names.update(spec.authentication.secret_query_params)
     for stream in spec.streams:
         for name, value in stream.query_params.items():
             if any(
@@ -330,12 +328,9 @@ def register_credentials(
         if secret is not None and not isinstance(secret, bool):
             runtime.register_secret(secret)
     auth = connector.spec.authentication
-    pairs: list[tuple[str, str]] = []
-    if isinstance(auth, BasicAuth):
-        pairs.append((auth.username, auth.password))
-    elif isinstance(auth, OAuth2Auth) and auth.client_auth == "basic":
-        pairs.append((auth.client_id, auth.client_secret))
-    for user_template, password_template in pairs:
+    for user_template, password_template in AUTHENTICATORS[auth.type].basic_credentials(
+        auth
+    ):
         try:
             user = str(runtime.render_text(user_template, values, None))
             password = str(runtime.render_text(password_template, values, None))
@@ -395,13 +390,7 @@ class _Budget:
         return None
 
 
-_FINISH_REASONS = {
-    "NextOffsetPaginator": "the response holds no next offset",
-    "LimitOffsetPaginator": "the page had fewer records than the limit",
-    "SinglePagePaginator": "the stream makes a single request (no pagination)",
-    "CursorPaginator": "the response holds no next cursor",
-    "NextUrlPaginator": "the response gives no next URL",
-}
+_SINGLE_PAGE = "the stream makes a single request (no pagination)"
 
 
 class _RecordingPaginator:
@@ -458,7 +447,9 @@ def _finish_reason(paginator: t.Any) -> str:  # noqa: ANN401
     if inner is not None:
         return _finish_reason(inner)
     name = type(paginator).__name__
-    return _FINISH_REASONS.get(name, "the paginator finished")
+    if name == "SinglePagePaginator":
+        return _SINGLE_PAGE
+    return finish_reason(name) or "the paginator finished"
 
 
 def _top_level_keys(response: requests.Response) -> list[str]:

@@ -3,7 +3,7 @@
 Values from the spec reach templates either as plain data (rendered there with
 the ``py``/``toml``/``docstring`` filters) or as code fragments assembled here
 from fixed text and :func:`py_literal` output. Authentication and pagination are
-data only: the component registry (:mod:`tap_builder.render.components`) names
+data only: the component registry (:mod:`tap_builder.components`) names
 the macro in ``templates/tap/macros/`` that writes their code.
 """
 
@@ -14,9 +14,8 @@ import typing as t
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from tap_builder.render.components import (
+from tap_builder.components import (
     AUTHENTICATORS,
-    PACKAGE_PAGINATION,
     PAGINATORS,
     STOP_WHEN,
     Component,
@@ -27,7 +26,6 @@ from tap_builder.runtime.variables import variables_in
 from tap_builder.spec.checks import duration_seconds, is_datetime, is_number
 from tap_builder.spec.models import (
     Incremental,
-    OAuth2Auth,
     Pagination,
     Parameter,
     Spec,
@@ -264,7 +262,7 @@ def settings(spec: Spec) -> list[Setting]:
     )
     found += _retry_settings()
     auth = spec.authentication
-    if isinstance(auth, OAuth2Auth) and auth.refresh_token is not None:
+    if "refresh_token_file" in AUTHENTICATORS[auth.type].settings(auth):
         found.append(
             Setting(
                 name="refresh_token_file",
@@ -617,9 +615,6 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "package_paginator_imports": _imports(
             [c for c in paginators if c.in_package], spec.package
         ),
-        "custom_paginators": [
-            c.class_name for c in paginators if c.module == PACKAGE_PAGINATION
-        ],
         "runtime_mixins": {
             RUNTIME_MIXINS[name]: name
             for name in RUNTIME_MIXINS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from tap_builder.spec import models
 from tap_builder.spec.errors import SpecError, SpecIssue
 from tap_builder.spec.loader import LoadedSpec, load_spec, parse_spec_text
 
@@ -11,6 +10,5 @@ __all__ = [
     "SpecError",
     "SpecIssue",
     "load_spec",
-    "models",
     "parse_spec_text",
 ]

@@ -13,27 +13,19 @@ import typing as t
 from dataclasses import dataclass
 from functools import lru_cache
 
-from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from jsonpath_ng.ext.parser import parse as parse_jsonpath
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 
+from tap_builder.components import AUTHENTICATORS, PAGINATORS
 from tap_builder.runtime.variables import TemplateError, Variable, variables_in
 from tap_builder.spec.errors import brief
-from tap_builder.spec.loader import MAX_DEPTH, depth_of, value_problems
-from tap_builder.spec.models import (
-    BUILTIN_SETTINGS,
-    DEFAULT_TYPES,
-    ApiKeyAuth,
-    BearerAuth,
-    CursorPagination,
-    HeadersAuth,
-    OAuth2Auth,
-    OffsetPagination,
-    SessionAuth,
-    Spec,
-    Stream,
+from tap_builder.spec.fields import (
+    HEADER_NAME,
+    Found,
+    jsonpath_problem,
 )
+from tap_builder.spec.loader import MAX_DEPTH, depth_of, value_problems
+from tap_builder.spec.models import BUILTIN_SETTINGS, DEFAULT_TYPES, Spec, Stream
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -41,9 +33,7 @@ if t.TYPE_CHECKING:
 
     from tap_builder.spec.loader import Loc
 
-Found = tuple["Loc", str]
-#: An HTTP token (RFC 9110); ``\Z``, as ``$`` would let a trailing newline through.
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+_HEADER_NAME = HEADER_NAME
 
 
 @dataclass(frozen=True)
@@ -77,22 +67,8 @@ def check_spec(
     found += _allowed_hosts(spec)
     found += _variables(spec, declared_known=declared_known)
     found += _parents(spec)
-    found += _auth_complete(spec)
-    if isinstance(spec.authentication, HeadersAuth):
-        for name in spec.authentication.headers:
-            if not _HEADER_NAME.match(name):
-                where = ("authentication", "headers", name)
-                found.append((where, f"{name!r} is not a valid HTTP header name"))
     auth = spec.authentication
-    if getattr(auth, "location", None) == "header" and not _HEADER_NAME.match(
-        getattr(auth, "name", "")
-    ):
-        found.append(
-            (
-                ("authentication", "name"),
-                f"{getattr(auth, 'name', '')!r} is not a valid HTTP header name",
-            )
-        )
+    found += AUTHENTICATORS[auth.type].problems(auth, ("authentication",))
     for index, stream in enumerate(spec.streams):
         loc: Loc = ("streams", index)
         found += _stream_shape(stream, loc)
@@ -139,24 +115,6 @@ def _logo(spec: Spec, base_dir: Path) -> tuple[tuple[bytes, str] | None, str | N
 # -- ids and parameters ------------------------------------------------------ #
 
 
-def _auth_complete(spec: Spec) -> Iterator[Found]:
-    auth = spec.authentication
-    needs_refresh = isinstance(auth, OAuth2Auth) and auth.grant_type == "refresh_token"
-    if needs_refresh and getattr(auth, "refresh_token", None) is None:
-        yield (
-            ("authentication", "refresh_token"),
-            "required with grant_type: refresh_token",
-        )
-    if isinstance(auth, SessionAuth):
-        if problem := jsonpath_problem(auth.token_selector):
-            yield ("authentication", "token_selector"), problem
-        if not _HEADER_NAME.match(auth.header):
-            yield (
-                ("authentication", "header"),
-                f"{auth.header!r} is not a valid HTTP header name",
-            )
-
-
 # -- headers and hosts ------------------------------------------------------- #
 
 #: Control characters (C0 but tab, DEL, C1): a CR or LF would end a header line.
@@ -177,15 +135,8 @@ def header_value_problem(value: object) -> str | None:
 def _header_text(spec: Spec) -> Iterator[tuple[Loc, object]]:
     """Spec text that becomes (part of) a request header's value."""
     auth = spec.authentication
-    if isinstance(auth, ApiKeyAuth) and auth.location == "header":
-        yield ("authentication", "value"), auth.value
-    elif isinstance(auth, BearerAuth):
-        yield ("authentication", "token"), auth.token
-    elif isinstance(auth, HeadersAuth):
-        for name, value in auth.headers.items():
-            yield ("authentication", "headers", name), value
-    elif isinstance(auth, SessionAuth):
-        yield ("authentication", "prefix"), auth.prefix
+    for loc, text in AUTHENTICATORS[auth.type].header_text(auth):
+        yield ("authentication", *loc), text
     for index, stream in enumerate(spec.streams):
         for header, text in stream.headers.items():
             yield ("streams", index, "headers", header), text
@@ -413,17 +364,6 @@ def _child_context_fields(
 # -- streams ------------------------------------------------------------------ #
 
 
-@lru_cache(maxsize=1024)
-def jsonpath_problem(expression: str) -> str | None:
-    """Why ``expression`` is not a JSONPath, or None when it parses."""
-    try:
-        parse_jsonpath(expression)
-    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:
-        reason = str(exc).strip() or type(exc).__name__
-        return f"{expression!r} is not a valid JSONPath: {reason}"
-    return None
-
-
 def _stream_shape(stream: Stream, loc: Loc) -> Iterator[Found]:
     if problem := jsonpath_problem(stream.records_selector):
         yield (*loc, "records_selector"), problem
@@ -433,10 +373,11 @@ def _stream_shape(stream: Stream, loc: Loc) -> Iterator[Found]:
         if not _HEADER_NAME.match(name):
             yield (*loc, "headers", name), f"{name!r} is not a valid HTTP header name"
     pagination = stream.pagination
-    if isinstance(pagination, OffsetPagination):
-        yield from _offset_complete(pagination, (*loc, "pagination"))
     if pagination is not None:
-        yield from _pagination_shape(stream, pagination, (*loc, "pagination"))
+        where = (*loc, "pagination")
+        yield from PAGINATORS[pagination.type].problems(pagination, where)
+        if getattr(pagination, "location", None) == "body" and stream.method != "POST":
+            yield (*where, "location"), "location: body needs method: POST"
     incremental = stream.incremental
     if incremental and incremental.location == "header":
         for key in ("param_name", "end_param"):
@@ -446,44 +387,6 @@ def _stream_shape(stream: Stream, loc: Loc) -> Iterator[Found]:
                     (*loc, "incremental", key),
                     f"{name!r} is not a valid HTTP header name",
                 )
-
-
-_PAGINATION_PATHS = (
-    "has_more",
-    "total_pages",
-    "total_records",
-    "next_cursor",
-    "next_url",
-)
-
-
-def _pagination_shape(stream: Stream, pagination: t.Any, loc: Loc) -> Iterator[Found]:  # noqa: ANN401
-    for key in _PAGINATION_PATHS:
-        if (path := getattr(pagination, key, None)) and (
-            problem := jsonpath_problem(path)
-        ):
-            yield (*loc, key), problem
-    location = getattr(pagination, "location", None)
-    if location == "body" and stream.method != "POST":
-        yield (*loc, "location"), "location: body needs method: POST"
-    if location == "header":
-        names = [
-            getattr(pagination, name, None)
-            for name in ("attribute", "offset_param", "limit_param", "param")
-        ]
-        for name in filter(None, names):
-            if not _HEADER_NAME.match(name):
-                yield loc, f"{name!r} is not a valid HTTP header name"
-    if isinstance(pagination, CursorPagination) and (
-        (pagination.next_cursor is None) == (pagination.next_cursor_header is None)
-    ):
-        yield loc, "give exactly one of next_cursor (a JSONPath) or next_cursor_header"
-    header = getattr(pagination, "next_cursor_header", None)
-    if header is not None and not _HEADER_NAME.match(header):
-        yield (
-            (*loc, "next_cursor_header"),
-            f"{header!r} is not a valid HTTP header name",
-        )
 
 
 ISO_DURATION = re.compile(
@@ -640,22 +543,6 @@ def _incremental_complete(stream: Stream, loc: Loc) -> Iterator[Found]:
                 "(if the API returns records in replication-key order)"
             ),
         )
-
-
-def _offset_complete(pagination: OffsetPagination, loc: Loc) -> Iterator[Found]:
-    if pagination.next_offset_selector is None:
-        for name in ("limit_param", "limit"):
-            if getattr(pagination, name) is None:
-                yield (
-                    (*loc, name),
-                    "required without next_offset_selector (the offset grows by limit)",
-                )
-        return
-    if problem := jsonpath_problem(pagination.next_offset_selector):
-        yield (*loc, "next_offset_selector"), problem
-    if (pagination.limit_param is None) != (pagination.limit is None):
-        missing = "limit" if pagination.limit is None else "limit_param"
-        yield (*loc, missing), "limit_param and limit go together: give both or neither"
 
 
 def _load_schema(

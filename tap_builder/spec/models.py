@@ -14,8 +14,6 @@ import typing as t
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     StrictBool,
     StrictFloat,
@@ -25,7 +23,19 @@ from pydantic import (
     field_validator,
 )
 
+from tap_builder.components import AUTHENTICATORS, PAGINATORS
+from tap_builder.components.auth.model import AuthModel
+from tap_builder.components.auth.none import NoAuth
+from tap_builder.components.pagination.model import StopRules
 from tap_builder.spec.errors import brief
+from tap_builder.spec.fields import (
+    MAX_RATE_PER_SECOND,
+    MIN_RATE_PER_SECOND,
+    Count,
+    Model,
+    NonEmpty,
+    Scalar,
+)
 
 TAP_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 STREAM_ID_PATTERN = r"^[a-z_][a-z0-9_]*$"
@@ -56,40 +66,6 @@ BUILTIN_SETTINGS = (
 )
 #: Response formats the generated tap can decode.
 RESPONSE_FORMATS = ("application/json", "application/x-ndjson", "application/jsonl")
-
-NonEmpty = t.Annotated[str, StringConstraints(min_length=1)]
-Scalar = str | int | float | bool | None
-
-#: Bounds on numbers that become counts, sizes and waits in the generated tap.
-MAX_PAGE_SIZE = 1_000_000
-MAX_COUNT = 1_000_000_000
-#: Requests per second: at least one an hour, at most a thousand a second.
-MIN_RATE_PER_SECOND = 1 / 3600
-MAX_RATE_PER_SECOND = 1000.0
-
-
-def _at_most(limit: int, what: str) -> t.Callable[[int], int]:
-    def check(value: int) -> int:
-        if value > limit:
-            msg = f"{brief(value)} is too large: {what} is at most {limit:,}"
-            raise ValueError(msg)
-        return value
-
-    return check
-
-
-PositiveInt = t.Annotated[StrictInt, Field(gt=0)]
-#: Pages, records between STATE messages: positive, at most a billion.
-Count = t.Annotated[PositiveInt, AfterValidator(_at_most(MAX_COUNT, "a count"))]
-PageSize = t.Annotated[
-    PositiveInt, AfterValidator(_at_most(MAX_PAGE_SIZE, "a page size"))
-]
-
-
-class Model(BaseModel):
-    """Base: unknown keys are errors and parsed specs are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 # --------------------------------------------------------------------------- #
@@ -209,139 +185,21 @@ AllowedHost = t.Annotated[str, AfterValidator(allowed_host)]
 
 
 # --------------------------------------------------------------------------- #
-# Authentication
+# Authentication and pagination: the component registry's models
 # --------------------------------------------------------------------------- #
 
-
-class AuthModel(Model):
-    """Base of the authentication blocks: where their credentials travel."""
-
-    @property
-    def secret_query_params(self) -> tuple[str, ...]:
-        """Query parameters that carry credentials."""
-        return ()
-
-    @property
-    def credential_headers(self) -> tuple[str, ...]:
-        """Request headers that carry credentials, besides ``Authorization``."""
-        return ()
-
-
-class ApiKeyAuth(AuthModel):
-    """An API key sent in a header or a query parameter."""
-
-    type: t.Literal["api_key"]
-    location: t.Literal["header", "query"] = Field(
-        description="Where the key goes: a request header or a URL query parameter."
-    )
-    name: NonEmpty = Field(
-        description="Header or query-parameter name, e.g. x-api-key."
-    )
-    value: NonEmpty = Field(description="The key, usually {config.api_key}.")
-
-    @property
-    def secret_query_params(self) -> tuple[str, ...]:
-        """The key's parameter, when it goes in the query."""
-        return (self.name,) if self.location == "query" else ()
-
-    @property
-    def credential_headers(self) -> tuple[str, ...]:
-        """The key's header, when it goes in a header."""
-        return (self.name,) if self.location == "header" else ()
-
-
-class BasicAuth(AuthModel):
-    """HTTP Basic authentication (RFC 7617)."""
-
-    type: t.Literal["basic"]
-    username: NonEmpty = Field(description="User name, may hold variables.")
-    password: str = Field("", description="Password; empty or omitted for none.")
-
-    @field_validator("password", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: object) -> object:
-        return "" if value is None else value
-
-
-class NoAuth(AuthModel):
-    """No authentication."""
-
-    type: t.Literal["none"]
-
-
-class BearerAuth(AuthModel):
-    """``Authorization: Bearer <token>``."""
-
-    type: t.Literal["bearer"]
-    token: NonEmpty = Field(description="The token, usually {config.token}.")
-
-
-class HeadersAuth(AuthModel):
-    """Several headers on every request (e.g. APIs with two keys)."""
-
-    type: t.Literal["headers"]
-    headers: t.Annotated[dict[NonEmpty, NonEmpty], Field(min_length=1)] = Field(
-        description="Header name -> value (values may hold variables)."
-    )
-
-    @property
-    def credential_headers(self) -> tuple[str, ...]:
-        """Every header it sends."""
-        return tuple(self.headers)
-
-
-class OAuth2Auth(AuthModel):
-    """OAuth2 access tokens from a token endpoint, refreshed before they expire."""
-
-    type: t.Literal["oauth2"]
-    grant_type: t.Literal["client_credentials", "refresh_token"] = Field(
-        "client_credentials", description="How tokens are obtained."
-    )
-    token_url: NonEmpty = Field(
-        description="Token endpoint: a URL, or a path joined to the API's base URL."
-    )
-    client_id: NonEmpty = Field(description="Client id, usually {config.client_id}.")
-    client_secret: NonEmpty = Field(description="Client secret.")
-    refresh_token: NonEmpty | None = Field(
-        None, description="With grant_type refresh_token: the refresh token."
-    )
-    scopes: tuple[NonEmpty, ...] = Field((), description="Scopes to request.")
-    client_auth: t.Literal["body", "basic"] = Field(
-        "body", description="Client credentials in the form body or a Basic header."
-    )
-    extra_params: dict[NonEmpty, Scalar] = Field(
-        default_factory=dict, description="More token-request fields (e.g. audience)."
-    )
-
-
-class SessionAuth(AuthModel):
-    """Log in once (POST credentials), then send the session token as a header."""
-
-    type: t.Literal["session"]
-    login_url: NonEmpty = Field(
-        description="Login endpoint: a URL, or a path joined to the API's base URL."
-    )
-    body: dict[NonEmpty, t.Any] = Field(description="JSON body of the login request.")
-    token_selector: NonEmpty = Field(description="JSONPath to the token in the answer.")
-    header: NonEmpty = Field("Authorization", description="Header that carries it.")
-    prefix: str = Field("Bearer ", description="Text before the token in the header.")
-
-    @property
-    def credential_headers(self) -> tuple[str, ...]:
-        """The header that carries the session token."""
-        return (self.header,)
-
-
-Authentication = t.Annotated[
-    ApiKeyAuth
-    | BasicAuth
-    | BearerAuth
-    | HeadersAuth
-    | OAuth2Auth
-    | SessionAuth
-    | NoAuth,
-    Field(discriminator="type"),
-]
+if t.TYPE_CHECKING:
+    Authentication = AuthModel
+    Pagination = StopRules
+else:
+    Authentication = t.Annotated[
+        t.Union[tuple(c.model for c in AUTHENTICATORS.values())],  # noqa: UP007
+        Field(discriminator="type"),
+    ]
+    Pagination = t.Annotated[
+        t.Union[tuple(c.model for c in PAGINATORS.values())],  # noqa: UP007
+        Field(discriminator="type"),
+    ]
 
 
 # --------------------------------------------------------------------------- #
@@ -386,110 +244,6 @@ class Parameter(Model):
     def is_required(self) -> bool:
         """Required and without a default (a default means it need not be given)."""
         return self.required and self.default is None
-
-
-# --------------------------------------------------------------------------- #
-# Pagination
-# --------------------------------------------------------------------------- #
-
-
-TokenLocation = t.Literal["query", "header", "body"]
-
-
-class StopRules(Model):
-    """Optional ways to stop before an empty page, for every pagination type.
-
-    The generated tap counts the pages and records it has read itself, whatever
-    carries the next token (a page number, an offset, a cursor, a URL), so each
-    condition means the same for every type: ``has_more`` false, ``total_pages``
-    pages read, ``total_records`` records read, or ``max_pages`` pages read ends
-    paging without requesting the page after.
-    """
-
-    has_more: NonEmpty | None = Field(
-        None, description="JSONPath to a boolean: false stops paging."
-    )
-    total_pages: NonEmpty | None = Field(
-        None, description="JSONPath to the number of pages."
-    )
-    total_records: NonEmpty | None = Field(
-        None, description="JSONPath to the number of records."
-    )
-    max_pages: Count | None = Field(None, description="Stop after this many pages.")
-
-    @property
-    def has_stop_rules(self) -> bool:
-        """Whether any stop condition is declared."""
-        return any(
-            (self.has_more, self.total_pages, self.total_records, self.max_pages)
-        )
-
-
-class PageIncrementPagination(StopRules):
-    """Pages start_from, start_from+1, ... until a page has no records."""
-
-    type: t.Literal["page_increment"]
-    location: TokenLocation = Field(
-        "query", description="Where the page number goes (body: a dotted path)."
-    )
-    attribute: NonEmpty = Field(description="Parameter or header name, e.g. page.")
-    start_from: t.Annotated[
-        StrictInt, Field(ge=0), AfterValidator(_at_most(MAX_COUNT, "a page number"))
-    ] = Field(1, description="First page number.")
-
-
-class OffsetPagination(StopRules):
-    """Offsets: read from the response, or counted by ``limit``."""
-
-    type: t.Literal["offset"]
-    location: TokenLocation = Field(
-        "query", description="Where the offset (and limit) go (body: dotted paths)."
-    )
-    offset_param: NonEmpty = Field(description="Offset parameter name, e.g. offset.")
-    next_offset_selector: NonEmpty | None = Field(
-        None, description="JSONPath to the next offset in the response."
-    )
-    limit_param: NonEmpty | None = Field(None, description="Page size parameter name.")
-    limit: PageSize | None = Field(None, description="Page size.")
-
-
-class CursorPagination(StopRules):
-    """An opaque cursor from the body or a header, sent back with the next request."""
-
-    type: t.Literal["cursor"]
-    next_cursor: NonEmpty | None = Field(
-        None, description="JSONPath to the next cursor in the response body."
-    )
-    next_cursor_header: NonEmpty | None = Field(
-        None, description="Response header holding the next cursor."
-    )
-    location: TokenLocation = Field(
-        "query", description="Where the cursor goes (body: a dotted path)."
-    )
-    param: NonEmpty = Field(description="Parameter, header or body path of the cursor.")
-
-
-class NextUrlPagination(StopRules):
-    """The next page's URL, read from the response body."""
-
-    type: t.Literal["next_url"]
-    next_url: NonEmpty = Field(description="JSONPath to the next page's URL.")
-
-
-class LinkHeaderPagination(StopRules):
-    """RFC 8288 ``Link: <url>; rel="next"`` headers."""
-
-    type: t.Literal["link_header"]
-
-
-Pagination = t.Annotated[
-    PageIncrementPagination
-    | OffsetPagination
-    | CursorPagination
-    | NextUrlPagination
-    | LinkHeaderPagination,
-    Field(discriminator="type"),
-]
 
 
 # --------------------------------------------------------------------------- #

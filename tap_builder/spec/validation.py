@@ -20,8 +20,9 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from tap_builder.spec import models
-from tap_builder.spec.checks import Found, check_spec
+from tap_builder.spec.checks import check_spec
 from tap_builder.spec.errors import SpecError, SpecIssue, format_path
+from tap_builder.spec.fields import Found
 from tap_builder.spec.messages import data_loc, place_of, pydantic_issues, unknown_key
 
 if t.TYPE_CHECKING:
