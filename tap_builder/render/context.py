@@ -1,10 +1,11 @@
 """Build the template context: every decision made here, templates only format.
 
-Values from the spec reach templates either as plain data (rendered there with
-the ``py``/``toml``/``docstring`` filters) or as code fragments assembled here
-from fixed text and :func:`py_literal` output. Authentication and pagination are
-data only: the component registry (:mod:`tap_builder.components`) names
-the macro in ``templates/tap/macros/`` that writes their code.
+Values from the spec reach templates only as plain data, rendered there with the
+``py``/``toml``/``docstring`` filters; every piece of code is written by a
+template or a macro in ``templates/tap/macros/``: the component registry
+(:mod:`tap_builder.components`) names the macro of each authentication and
+pagination type, and the stream options table (``components/options.py``) the
+option macros.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from tap_builder.components import (
     STOP_WHEN,
     Component,
 )
-from tap_builder.render.literals import py_literal
+from tap_builder.components.options import MIXINS, mixins, used_options
 from tap_builder.render.naming import NameAllocator, camel_case
 from tap_builder.runtime.variables import variables_in
-from tap_builder.spec.checks import duration_seconds, is_datetime, is_number
+from tap_builder.spec.checks import is_datetime, is_number
 from tap_builder.spec.models import (
     Incremental,
     Pagination,
@@ -60,11 +61,17 @@ class Setting:
 
 
 @dataclass(frozen=True)
-class Assignment:
-    """``target[name] = <code>`` in a request hook."""
+class Placement:
+    """A value the request carries beyond the spec's static parts.
+
+    Written by ``templates/tap/macros/request.jinja``: ``value`` is ``token``
+    (the paginator's), ``limit`` (``argument``: the page size), ``filter`` or
+    ``window_end`` (``argument``: the date format).
+    """
 
     name: str
-    code: str
+    value: t.Literal["token", "limit", "filter", "window_end"]
+    argument: object = None
 
 
 @dataclass(frozen=True)
@@ -119,17 +126,17 @@ class StreamView:
     paginator: PaginatorView | None
     static_query: dict[str, object]
     static_headers: dict[str, object]
-    query_assignments: list[Assignment] = field(default_factory=list)
-    header_assignments: list[Assignment] = field(default_factory=list)
-    body_assignments: list[Assignment] = field(default_factory=list)
+    query_assignments: list[Placement] = field(default_factory=list)
+    header_assignments: list[Placement] = field(default_factory=list)
+    body_assignments: list[Placement] = field(default_factory=list)
     #: next_url / link_header pagination: the token is the next request's URL.
     follows_next_url: bool = False
     schema: dict[str, t.Any] = field(default_factory=dict)
     #: Records between STATE messages for sorted streams (None: unsorted).
     state_every: int | None = None
-    #: Class attributes for the record and incremental options, as
-    #: (name, annotation, literal) triples; only the options the spec uses.
-    options: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Class attributes for the stream's options (components/options.py), as
+    #: (attribute, value) pairs; only the options the spec uses.
+    options: list[tuple[str, object]] = field(default_factory=list)
     #: Run-time mixin classes the stream's options need, in MRO order.
     mixins: list[str] = field(default_factory=list)
 
@@ -348,24 +355,25 @@ def paginator_view(pagination: Pagination, view: StreamView) -> PaginatorView:
 
 
 def _place_token(view: StreamView, location: str, name: str) -> None:
-    if location == "query":
-        view.query_assignments.append(Assignment(py_literal(name), "next_page_token"))
-    elif location == "body":
-        view.body_assignments.append(Assignment(py_literal(name), "next_page_token"))
-    else:
-        view.header_assignments.append(
-            Assignment(py_literal(name), "page.next_page_token")
-        )
+    _target(view, location).append(Placement(name, "token"))
 
 
 def _place_limit(view: StreamView, location: str, name: str, limit: object) -> None:
     """The page size: a body field, or a fixed query parameter or header."""
     if location == "body":
-        view.body_assignments.append(Assignment(py_literal(name), py_literal(limit)))
+        view.body_assignments.append(Placement(name, "limit", limit))
     elif location == "query":
         view.static_query[name] = limit
     else:
         view.static_headers[name] = limit
+
+
+def _target(view: StreamView, location: str) -> list[Placement]:
+    if location == "query":
+        return view.query_assignments
+    if location == "body":
+        return view.body_assignments
+    return view.header_assignments
 
 
 # --------------------------------------------------------------------------- #
@@ -453,98 +461,24 @@ def _stream_view(
         view.paginator = paginator_view(stream.pagination, view)
     if incremental is not None and incremental.sorted:
         view.state_every = incremental.state_every or DEFAULT_STATE_EVERY
-    view.options = _options(stream)
-    view.mixins = _mixins(stream)
+    view.options = used_options(stream)
+    view.mixins = mixins(stream)
     view.schema = _shaped_schema(view.schema, stream, spec)
-    if incremental is not None and incremental.param_name is not None:
+    if incremental is not None:
         _place_filter(view, incremental)
     return view
 
 
 def _place_filter(view: StreamView, incremental: Incremental) -> None:
     """The incremental filter (and a window's end) in the query or headers."""
-    fmt = py_literal(incremental.date_format)
-    context = "context" if incremental.location == "query" else "page.stream_context"
-    placed = [(incremental.param_name, f"self.filter_value({context}, {fmt})")]
+    if incremental.param_name is None:
+        return
+    target = _target(view, incremental.location)
+    target.append(Placement(incremental.param_name, "filter", incremental.date_format))
     if incremental.end_param is not None:
-        placed.append((incremental.end_param, f"self.window_end({fmt})"))
-    for name, code in placed:
-        target = (
-            view.query_assignments
-            if incremental.location == "query"
-            else view.header_assignments
+        target.append(
+            Placement(incremental.end_param, "window_end", incremental.date_format)
         )
-        target.append(Assignment(py_literal(name), code))
-
-
-#: Run-time mixins by class name -> the runtime module that holds it. Their
-#: order is the order of the bases: record filters run after the client filter.
-RUNTIME_MIXINS = {
-    "RecordStream": "records",
-    "IncrementalStream": "incremental",
-    "ErrorRulesStream": "errors",
-}
-
-
-def _mixins(stream: Stream) -> list[str]:
-    """The run-time mixins a stream needs (its options live there)."""
-    found: list[str] = []
-    if stream.record_filter or stream.remove_fields or stream.add_fields:
-        found.append("RecordStream")
-    if stream.incremental is not None:
-        found.append("IncrementalStream")
-    if stream.error_handling:
-        found.append("ErrorRulesStream")
-    return found
-
-
-def _options(stream: Stream) -> list[tuple[str, str, str]]:
-    """Class attributes for the options a stream uses (none: the defaults)."""
-    found: list[tuple[str, str, str]] = []
-    if stream.record_filter:
-        conditions = tuple((c.field, c.op, c.value) for c in stream.record_filter)
-        found.append(
-            (
-                "record_filter",
-                "tuple[tuple[str, str, t.Any], ...]",
-                py_literal(conditions),
-            )
-        )
-    if stream.remove_fields:
-        found.append(
-            ("remove_fields", "tuple[str, ...]", py_literal(stream.remove_fields))
-        )
-    if stream.add_fields:
-        found.append(("add_fields", "dict[str, t.Any]", py_literal(stream.add_fields)))
-    incremental = stream.incremental
-    if incremental and incremental.lookback:
-        seconds = duration_seconds(incremental.lookback)
-        found.append(("lookback_seconds", "float", py_literal(seconds)))
-    if incremental and incremental.client_filter:
-        found.append(("client_filter", "bool", "True"))
-    if incremental and incremental.replication_key_format:
-        found.append(
-            (
-                "replication_key_format",
-                "str | None",
-                py_literal(incremental.replication_key_format),
-            )
-        )
-    if incremental and incremental.window:
-        seconds = duration_seconds(incremental.window)
-        found.append(("window_seconds", "float", py_literal(seconds)))
-    if stream.sync_children == "changed":
-        found.append(("children_of_changed_only", "bool", "True"))
-    if stream.error_handling:
-        rules = tuple(
-            (r.statuses, r.body_path, r.body_value, r.action, r.message)
-            for r in stream.error_handling
-        )
-        annotation = (
-            "tuple[tuple[tuple[int, ...], str | None, t.Any, str, str | None], ...]"
-        )
-        found.append(("error_rules", annotation, py_literal(rules)))
-    return found
 
 
 _LITERAL_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
@@ -616,8 +550,8 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
             [c for c in paginators if c.in_package], spec.package
         ),
         "runtime_mixins": {
-            RUNTIME_MIXINS[name]: name
-            for name in RUNTIME_MIXINS
+            MIXINS[name]: name
+            for name in MIXINS
             if any(name in s.mixins for s in streams)
         },
         "sdk_requirement": SDK_REQUIREMENT,

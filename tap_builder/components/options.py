@@ -1,0 +1,125 @@
+"""Stream options: record transforms, incremental options and error rules.
+
+Each option is one entry: the class attribute the generated stream sets, the
+run-time mixin (and module) that reads it, and how its value comes from the
+spec's stream. The attribute's annotation is written by its macro in
+``templates/tap/macros/options.jinja``; the run-time mixin classes hold the
+behaviour. Options a stream does not use are not written (the mixins' defaults
+apply), and a mixin is a base of a stream only when one of its options is used.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+from tap_builder.spec.checks import duration_seconds
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tap_builder.spec.models import Stream
+
+#: Run-time mixins by class name -> the module that holds it, in the order of a
+#: stream's bases (record filters run after the client filter).
+MIXINS = {
+    "RecordStream": "records",
+    "IncrementalStream": "incremental",
+    "ErrorRulesStream": "errors",
+}
+
+
+@dataclass(frozen=True)
+class StreamOption:
+    """One option of a stream: a class attribute read by a run-time mixin."""
+
+    #: The class attribute ("": the option only selects the mixin).
+    attribute: str
+    #: The run-time mixin class that implements it (a key of :data:`MIXINS`).
+    mixin: str
+    #: The attribute's value for ``stream``; None or False: not used.
+    value: Callable[[Stream], object]
+
+
+def _incremental(stream: Stream) -> object:
+    return stream.incremental is not None
+
+
+def _lookback(stream: Stream) -> object:
+    incremental = stream.incremental
+    return (
+        duration_seconds(incremental.lookback)
+        if incremental and incremental.lookback
+        else None
+    )
+
+
+def _window(stream: Stream) -> object:
+    incremental = stream.incremental
+    return (
+        duration_seconds(incremental.window)
+        if incremental and incremental.window
+        else None
+    )
+
+
+def _client_filter(stream: Stream) -> object:
+    return bool(stream.incremental and stream.incremental.client_filter)
+
+
+def _key_format(stream: Stream) -> object:
+    return stream.incremental.replication_key_format if stream.incremental else None
+
+
+def _error_rules(stream: Stream) -> object:
+    return tuple(
+        (r.statuses, r.body_path, r.body_value, r.action, r.message)
+        for r in stream.error_handling
+    )
+
+
+OPTIONS: tuple[StreamOption, ...] = (
+    StreamOption(
+        "record_filter",
+        "RecordStream",
+        lambda s: tuple((c.field, c.op, c.value) for c in s.record_filter),
+    ),
+    StreamOption("remove_fields", "RecordStream", lambda s: s.remove_fields),
+    StreamOption("add_fields", "RecordStream", lambda s: s.add_fields),
+    StreamOption("", "IncrementalStream", _incremental),
+    StreamOption("lookback_seconds", "IncrementalStream", _lookback),
+    StreamOption("client_filter", "IncrementalStream", _client_filter),
+    StreamOption("replication_key_format", "IncrementalStream", _key_format),
+    StreamOption("window_seconds", "IncrementalStream", _window),
+    StreamOption(
+        "children_of_changed_only",
+        "IncrementalStream",
+        lambda s: s.sync_children == "changed",
+    ),
+    StreamOption("error_rules", "ErrorRulesStream", _error_rules),
+)
+
+
+def _unused(value: object) -> bool:
+    """None, False, or an empty tuple or mapping: the option is not used."""
+    return (
+        value is None
+        or value is False
+        or (isinstance(value, tuple | dict) and not value)
+    )
+
+
+def used_options(stream: Stream) -> list[tuple[str, object]]:
+    """(attribute, value) for each option ``stream`` uses, in table order."""
+    found: list[tuple[str, object]] = []
+    for option in OPTIONS:
+        value = option.value(stream)
+        if option.attribute and not _unused(value):
+            found.append((option.attribute, value))
+    return found
+
+
+def mixins(stream: Stream) -> list[str]:
+    """The run-time mixins ``stream`` needs, in the order of its bases."""
+    used = {o.mixin for o in OPTIONS if not _unused(o.value(stream))}
+    return [name for name in MIXINS if name in used]
