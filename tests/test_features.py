@@ -101,6 +101,18 @@ def test_next_url_from_body(lab_run: tuple[Run, list[Any]]) -> None:
                     {"page": ["3"], "per_page": ["4"]}]  # fmt: skip
 
 
+def test_records_offset_counts_the_records_read(
+    lab_run: tuple[Run, list[Any]],
+) -> None:
+    """records_offset: the API sends 4 of the 10 records asked for; the offset
+    is the records read (0, 4, 8), so none is skipped, and the empty page at
+    10 ends paging (offsets counted by limit would stop after the first page)."""
+    run, requests = lab_run
+    assert run.ids("capped") == ALL_IDS
+    sent = [r.query for r in _paths(requests, "capped")]
+    assert sent == [{"offset": [str(n)], "limit": ["10"]} for n in (0, 4, 8, 10)]
+
+
 def test_link_header(lab_run: tuple[Run, list[Any]]) -> None:
     """link_header: rel="next" URLs until there is none."""
     run, requests = lab_run
@@ -332,6 +344,7 @@ def test_error_rule_fail_with_message(
     ("stream", "reason"),
     [
         ("events", "the response holds no next cursor"),
+        ("capped", "the page had no records"),
         ("articles", "the response gives no next URL"),
         ("tags", "the response gives no next URL"),
         ("reports_has_more", "$.has_more is false"),

@@ -37,15 +37,34 @@ SPEC: dict[str, t.Any] = {
     ],
 }
 
-#: One pagination of each type, without stop conditions, and its paginator class.
+ROOT = Path(__file__).resolve().parent.parent
+_STOP_KEYS = {"has_more", "total_pages", "total_records", "max_pages", "location"}
+
+
+def _example_pagination(kind: str) -> dict[str, t.Any]:
+    """The type's pagination block from its component's example spec, without
+    stop rules (and with the token in the query)."""
+    data = yaml.safe_load((ROOT / PAGINATORS[kind].example).read_text("utf-8"))
+    block = next(
+        s["pagination"]
+        for s in data["streams"]
+        if (s.get("pagination") or {}).get("type") == kind
+    )
+    return {k: v for k, v in block.items() if k not in _STOP_KEYS | {"type"}}
+
+
+#: One pagination of each type, without stop conditions, and its paginator
+#: class: every registered type, from the spec that runs it end to end.
+def _class_name(kind: str) -> str:
+    component = PAGINATORS[kind]
+    if component.variant and component.variant[0] in _example_pagination(kind):
+        return component.variant[1].class_name
+    return component.class_name
+
+
 TYPES: dict[str, tuple[dict[str, t.Any], str]] = {
-    "page_increment": ({"attribute": "page"}, "PageNumberPaginator"),
-    "offset": ({"offset_param": "offset", "limit_param": "limit", "limit": 10},
-               "LimitOffsetPaginator"),
-    "cursor": ({"next_cursor": "$.next", "param": "cursor"}, "CursorPaginator"),
-    "next_url": ({"next_url": "$.links.next"}, "NextUrlPaginator"),
-    "link_header": ({}, "NextUrlPaginator"),
-}  # fmt: skip
+    kind: (_example_pagination(kind), _class_name(kind)) for kind in PAGINATORS
+}
 
 RULES: dict[str, object] = {
     "has_more": "$.has_more",

@@ -206,8 +206,8 @@ INVALID = [
     pytest.param(
         variant((f"{PAGE}", {"type": "pages"})),
         "streams[0].pagination.type",
-        "'pages' is not a known type. Use one of: page_increment, offset, cursor, "
-        "next_url, link_header",
+        "'pages' is not a known type. Use one of: page_increment, offset, "
+        "records_offset, cursor, next_url, link_header",
         id="pagination-type",
     ),
     pytest.param(
@@ -509,6 +509,18 @@ INVALID = [
         "streams[0].pagination.limit_param",
         "limit_param and limit go together",
         id="limit-without-limit-param",
+    ),
+    pytest.param(
+        variant((f"{PAGE}.type", "records_offset"), (f"{PAGE}.limit", DROP)),
+        "streams[0].pagination.limit",
+        "limit_param and limit go together",
+        id="records-offset-limit-param-without-limit",
+    ),
+    pytest.param(
+        variant((f"{PAGE}.type", "records_offset"), (f"{PAGE}.offset_param", DROP)),
+        "streams[0].pagination.offset_param",
+        "required",
+        id="records-offset-without-offset-param",
     ),
     # request shape
     pytest.param(
@@ -896,7 +908,7 @@ UNKNOWN_KEYS = [
     pytest.param(
         {"type": "page_increment", "attribute": "page", "offset_param": "o"},
         "streams[0].pagination.offset_param",
-        "'offset_param' belongs to offset; this is page_increment, whose keys are: "
+        "'offset_param' belongs to offset, records_offset; this is page_increment, whose keys are: "
         f"location, attribute, start_from, {_STOP_KEYS}",
         id="page-increment-offset-param",
     ),
@@ -917,8 +929,8 @@ UNKNOWN_KEYS = [
     pytest.param(
         {"type": "link_header", "location": "query"},
         "streams[0].pagination.location",
-        "'location' belongs to page_increment, offset, cursor; this is link_header, "
-        f"whose keys are: {_STOP_KEYS}",
+        "'location' belongs to page_increment, offset, records_offset, cursor; "
+        f"this is link_header, whose keys are: {_STOP_KEYS}",
         id="link-header-location",
     ),
     pytest.param(
@@ -1309,7 +1321,7 @@ broken.yaml:11 streams[0].path: {client_id} is a parent-context variable, but th
 broken.yaml:12 streams[0].methd: unknown key 'methd'. Did you mean 'method'?
 broken.yaml:13 streams[0].pagination.attribute: 'attribute' belongs to page_increment; this is offset, whose keys are: location, offset_param, next_offset_selector, limit_param, limit, has_more, total_pages, total_records, max_pages
 broken.yaml:13 streams[0].pagination.limit: required without next_offset_selector (the offset grows by limit)
-broken.yaml:18 streams[1].pagination.type: 'pages' is not a known type. Use one of: page_increment, offset, cursor, next_url, link_header
+broken.yaml:18 streams[1].pagination.type: 'pages' is not a known type. Use one of: page_increment, offset, records_offset, cursor, next_url, link_header
 broken.yaml:23 streams[2].parent_stream: parent_stream links form a cycle through 'teams'
 broken.yaml:29 streams[3].parent_stream: parent_stream links form a cycle through 'members'
 broken.yaml:30 streams[3].child_context.member_id: 'uid' is not a property of the schema (properties: id, team_id)

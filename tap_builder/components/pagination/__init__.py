@@ -8,4 +8,11 @@ rules work for it too) and ``COMPONENT``, its name in ``TYPES``, its macro file
 
 from __future__ import annotations
 
-TYPES = ("page_increment", "offset", "cursor", "next_url", "link_header")
+TYPES = (
+    "page_increment",
+    "offset",
+    "records_offset",
+    "cursor",
+    "next_url",
+    "link_header",
+)

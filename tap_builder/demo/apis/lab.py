@@ -123,6 +123,22 @@ def lab_feed(request: ApiRequest) -> ApiResponse:
     return ApiResponse(200, body, (("Link", f'<{link}>; rel="next"'),))
 
 
+#: The most records ``/capped`` sends in one page.
+CAPPED_PAGE = 4
+
+
+def lab_capped(request: ApiRequest) -> Payload:
+    """``GET /capped?offset=&limit=``: never more than 4 records, whatever the limit.
+
+    Offsets counted by ``limit`` would skip records here; offsets counted from
+    the records read (``records_offset`` pagination) do not.
+    """
+    offset = int_value(request.arg("offset"), "offset", 0, (0, 10_000))
+    size = min(_lab_size(request), CAPPED_PAGE)
+    records, _ = lab.page(offset, size)
+    return {"items": records}
+
+
 def lab_loop(request: ApiRequest) -> Payload:
     """``GET /loop``: a broken API whose cursor never changes."""
     del request
@@ -317,6 +333,7 @@ API: Api = define_api(
     route("GET", "/tags", lab_tags),
     route("GET", "/reports", lab_reports),
     route("GET", "/feed", lab_feed),
+    route("GET", "/capped", lab_capped),
     route("GET", "/loop", lab_loop),
     route("GET", "/workspace", lab_workspace),
     route("GET", "/ledger", lab_ledger),

@@ -11,6 +11,7 @@ from singer_sdk.pagination import PageNumberPaginator
 
 from tap_lab import schemas
 from tap_lab.client import LabStream
+from tap_lab.pagination import RecordsOffsetPaginator
 from tap_lab.runtime.paging import CursorPaginator, NextUrlPaginator, StopWhen
 
 if sys.version_info >= (3, 12):
@@ -115,6 +116,28 @@ class ArticlesStream(LabStream):
         request = super().get_http_request(page=page)
         self.follow_next_url(request, page.next_page_token)
         return request
+
+
+class CappedStream(LabStream):
+    """Capped: GET /capped."""
+
+    name = "capped"
+    path = "/capped"
+    primary_keys: t.ClassVar[tuple[str, ...]] = ("id",)
+    records_jsonpath = "$.items[*]"
+    schema = StreamSchema(SCHEMAS, key="capped")
+
+    @override
+    def get_new_paginator(self) -> RecordsOffsetPaginator:
+        return RecordsOffsetPaginator(records_on_page=lambda: self.last_page_size)
+
+    @override
+    def get_url_params(
+        self, context: Context | None, next_page_token: t.Any | None
+    ) -> dict[str, t.Any]:
+        params: dict[str, t.Any] = self.render_fields({"limit": 10}, context)
+        params["offset"] = next_page_token
+        return params
 
 
 class TagsStream(LabStream):

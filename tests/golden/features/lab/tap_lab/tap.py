@@ -120,6 +120,7 @@ class TapLab(Tap):
             streams.NotesStream(self),
             streams.SearchStream(self),
             streams.ArticlesStream(self),
+            streams.CappedStream(self),
             streams.TagsStream(self),
             streams.ReportsHasMoreStream(self),
             streams.ReportsTotalPagesStream(self),
