@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from functools import cached_property
 
 from tap_aircall.runtime.streams import BuilderStream
 
@@ -23,8 +24,8 @@ class AircallStream(BuilderStream):
     base_url: t.ClassVar[str] = "https://api.aircall.io/v1"
     auth_settings: t.ClassVar[tuple[str, ...]] = ("api_id", "api_token")
 
-    @property
+    @cached_property
     @override
     def authenticator(self) -> BasicAuthenticator:
-        """Authenticate every request."""
+        """Authenticate every request (built once per stream)."""
         return self.basic_authenticator("{config.api_id}", "{config.api_token}")

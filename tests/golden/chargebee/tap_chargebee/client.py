@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from functools import cached_property
 
 from tap_chargebee.runtime.streams import BuilderStream
 
@@ -23,8 +24,8 @@ class ChargebeeStream(BuilderStream):
     base_url: t.ClassVar[str] = "https://{config.site}.chargebee.com/api/v2"
     auth_settings: t.ClassVar[tuple[str, ...]] = ("site_api_key",)
 
-    @property
+    @cached_property
     @override
     def authenticator(self) -> BasicAuthenticator:
-        """Authenticate every request."""
+        """Authenticate every request (built once per stream)."""
         return self.basic_authenticator("{config.site_api_key}", "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from functools import cached_property
 
 from singer_sdk.authenticators import APIKeyAuthenticator
 
@@ -23,10 +24,10 @@ class ClinicStream(BuilderStream):
     auth_settings: t.ClassVar[tuple[str, ...]] = ("access_token",)
     credential_headers: t.ClassVar[tuple[str, ...]] = ("Authorization",)
 
-    @property
+    @cached_property
     @override
     def authenticator(self) -> APIKeyAuthenticator:
-        """Authenticate every request."""
+        """Authenticate every request (built once per stream)."""
         return APIKeyAuthenticator(
             key="Authorization",
             value=self.render_secret("Bearer {config.access_token}"),

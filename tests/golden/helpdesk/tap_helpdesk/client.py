@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from functools import cached_property
 
 from singer_sdk.authenticators import APIKeyAuthenticator
 
@@ -23,10 +24,10 @@ class HelpdeskStream(BuilderStream):
     auth_settings: t.ClassVar[tuple[str, ...]] = ("api_key",)
     secret_query_params: t.ClassVar[tuple[str, ...]] = ("api_key",)
 
-    @property
+    @cached_property
     @override
     def authenticator(self) -> APIKeyAuthenticator:
-        """Authenticate every request."""
+        """Authenticate every request (built once per stream)."""
         return APIKeyAuthenticator(
             key="api_key",
             value=self.render_secret("{config.api_key}"),

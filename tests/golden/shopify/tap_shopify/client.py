@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from functools import cached_property
 
 from singer_sdk.authenticators import APIKeyAuthenticator
 
@@ -25,10 +26,10 @@ class ShopifyStream(BuilderStream):
     auth_settings: t.ClassVar[tuple[str, ...]] = ("access_token",)
     credential_headers: t.ClassVar[tuple[str, ...]] = ("X-Shopify-Access-Token",)
 
-    @property
+    @cached_property
     @override
     def authenticator(self) -> APIKeyAuthenticator:
-        """Authenticate every request."""
+        """Authenticate every request (built once per stream)."""
         return APIKeyAuthenticator(
             key="X-Shopify-Access-Token",
             value=self.render_secret("{config.access_token}"),

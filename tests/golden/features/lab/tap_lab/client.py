@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from functools import cached_property
 
 from tap_lab.runtime.auth import HeadersAuthenticator
 from tap_lab.runtime.streams import BuilderStream
@@ -22,10 +23,10 @@ class LabStream(BuilderStream):
     auth_settings: t.ClassVar[tuple[str, ...]] = ("token", "workspace")
     credential_headers: t.ClassVar[tuple[str, ...]] = ("Authorization", "X-Workspace")
 
-    @property
+    @cached_property
     @override
     def authenticator(self) -> HeadersAuthenticator:
-        """Authenticate every request."""
+        """Authenticate every request (built once per stream)."""
         return HeadersAuthenticator(
             {
                 "Authorization": self.render_secret("Bearer {config.token}"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from functools import cached_property
 
 from singer_sdk.authenticators import BearerTokenAuthenticator
 
@@ -22,8 +23,8 @@ class LabFailStream(BuilderStream):
     base_url: t.ClassVar[str] = "https://lab.example.com/v1"
     auth_settings: t.ClassVar[tuple[str, ...]] = ("token",)
 
-    @property
+    @cached_property
     @override
     def authenticator(self) -> BearerTokenAuthenticator:
-        """Authenticate every request."""
+        """Authenticate every request (built once per stream)."""
         return BearerTokenAuthenticator(token=self.render_secret("{config.token}"))

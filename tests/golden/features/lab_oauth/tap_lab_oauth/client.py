@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from functools import cached_property
 
 from tap_lab_oauth.runtime.auth import OAuth2Authenticator
 from tap_lab_oauth.runtime.streams import BuilderStream
@@ -21,10 +22,10 @@ class LabOauthStream(BuilderStream):
     base_url: t.ClassVar[str] = "https://lab.example.com/v1"
     auth_settings: t.ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
 
-    @property
+    @cached_property
     @override
     def authenticator(self) -> OAuth2Authenticator:
-        """Authenticate every request."""
+        """Authenticate every request (built once per stream)."""
         return self.shared_authenticator(
             lambda: OAuth2Authenticator(
                 token_url=self.resolve_url("/oauth/token"),

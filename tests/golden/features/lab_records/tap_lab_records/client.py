@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from functools import cached_property
 
 from singer_sdk.authenticators import BearerTokenAuthenticator
 
@@ -23,8 +24,8 @@ class LabRecordsStream(BuilderStream):
     auth_settings: t.ClassVar[tuple[str, ...]] = ("token",)
     min_request_interval: t.ClassVar[float] = 0.02
 
-    @property
+    @cached_property
     @override
     def authenticator(self) -> BearerTokenAuthenticator:
-        """Authenticate every request."""
+        """Authenticate every request (built once per stream)."""
         return BearerTokenAuthenticator(token=self.render_secret("{config.token}"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from functools import cached_property
 
 from tap_lab_refresh.runtime.auth import OAuth2Authenticator
 from tap_lab_refresh.runtime.streams import BuilderStream
@@ -25,10 +26,10 @@ class LabRefreshStream(BuilderStream):
         "refresh_token",
     )
 
-    @property
+    @cached_property
     @override
     def authenticator(self) -> OAuth2Authenticator:
-        """Authenticate every request."""
+        """Authenticate every request (built once per stream)."""
         return self.shared_authenticator(
             lambda: OAuth2Authenticator(
                 token_url=self.resolve_url("/oauth/token"),

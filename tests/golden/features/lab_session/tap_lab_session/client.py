@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from functools import cached_property
 
 from tap_lab_session.runtime.auth import SessionAuthenticator
 from tap_lab_session.runtime.streams import BuilderStream
@@ -22,10 +23,10 @@ class LabSessionStream(BuilderStream):
     auth_settings: t.ClassVar[tuple[str, ...]] = ("username", "password")
     credential_headers: t.ClassVar[tuple[str, ...]] = ("Authorization",)
 
-    @property
+    @cached_property
     @override
     def authenticator(self) -> SessionAuthenticator:
-        """Authenticate every request."""
+        """Authenticate every request (built once per stream)."""
         return self.shared_authenticator(
             lambda: SessionAuthenticator(
                 login_url=self.resolve_url("/login"),
