@@ -8,7 +8,6 @@ committed under docs/studio/.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -21,14 +20,11 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tap_builder.demo import DemoServer, demo_config
+from tap_builder.studio.server import StudioServer
 from tests.e2e import REPO, SAMPLES, InstalledTap, pip
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="test extra")
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
-
-from tap_builder.studio.server import StudioServer  # noqa: E402
 
 CHROMIUM = Path(os.environ.get("TAP_BUILDER_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -197,7 +193,7 @@ def test_build_the_aircall_tap_by_clicking(
     shots: Path,
     tmp_path: Path,
 ) -> None:
-    """Create New -> details -> basic auth -> stream -> infer -> test -> publish -> sync."""
+    """Create New, details, auth, stream, infer, test, publish, then sync it."""
     # Start: Create New (the init starter)
     page.fill("#new-file", "my-aircall.yaml")
     page.fill("#new-name", "Aircall Studio")
@@ -343,7 +339,7 @@ def _use_demo_config(page: Page, stem: str, server: DemoServer, **changes: Any) 
 def test_parent_child_context_from_the_parent_schema(
     page: Page, demo_server: DemoServer, shots: Path
 ) -> None:
-    """A child's context is picked from the parent's schema; Test shows child requests."""
+    """Context keys come from the parent's schema; Test shows child requests."""
     open_spec(page, "clinic.yaml")
     screen(page, "streams")
     page.click('[data-stream="2"]')  # appointments, a child of clients
@@ -395,7 +391,7 @@ def test_changing_one_field_of_a_commented_spec_changes_one_line(
 def test_invalid_base_url_shows_the_cli_message_next_to_the_field(
     page: Page, workspace: Path, shots: Path
 ) -> None:
-    """The base URL's problem is the CLI's message, next to the field and in the list."""
+    """The base URL's problem: the CLI's message, next to the field and listed."""
     open_spec(page, "aircall.yaml")
     screen(page, "auth")
     edit(page, key("base_url"), "https://api.aircall.io/{v1")
@@ -439,7 +435,8 @@ def test_test_run_can_be_cancelled(page: Page, demo_server: DemoServer) -> None:
     page.click("#test-run")
     page.click("#job-cancel")
     page.wait_for_function(
-        "() => document.querySelector('#job-progress').textContent.includes('cancelled')"
+        "() => document.querySelector('#job-progress')"
+        ".textContent.includes('cancelled')"
     )
 
 

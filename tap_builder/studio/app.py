@@ -131,18 +131,18 @@ class Studio:
         """Create New: the ``init`` starter from a few answers, written and opened."""
         body = await _json(request)
         file = str(body.get("file") or "spec.yaml")
-        answers = {
-            key: str(body.get(key) or "")
-            for key in ("name", "base_url", "auth", "stream_path", "domain")
-        }
-        answers["auth"] = answers["auth"] or "none"
         try:
             params = parse_params(body.get("params") or ())
-            text = render_starter(
-                Answers(
-                    spec_file=file, params=params, **{k: v for k, v in answers.items()}
-                )
+            answers = Answers(
+                spec_file=file,
+                params=params,
+                name=str(body.get("name") or ""),
+                base_url=str(body.get("base_url") or ""),
+                auth=str(body.get("auth") or "none"),
+                stream_path=str(body.get("stream_path") or ""),
+                domain=str(body.get("domain") or ""),
             )
+            text = render_starter(answers)
         except StarterError as exc:
             return JSONResponse({"error": "\n".join(exc.problems)}, status_code=400)
         analysis = self.workspace.create(file, text)

@@ -1,4 +1,4 @@
-"""Background runs (Test, live infer): a child process each, with progress and cancel."""
+"""Background runs (Test, live infer): a child process each, progress, cancel."""
 
 from __future__ import annotations
 
@@ -116,6 +116,8 @@ class Jobs:
             process.wait()
         finally:
             timer.cancel()
+            for pipe in (process.stdin, process.stdout, process.stderr):
+                pipe.close()
         job.ended = time.monotonic()
         if job.state == "cancelled":
             return

@@ -38,7 +38,7 @@ def _count_responses() -> None:
 
 
 def auth_hint(message: str, settings: t.Sequence[str]) -> str:
-    """``message``, naming the settings to check when the API refused the credentials."""
+    """``message``, naming the settings to check when the API refused them."""
     if not _AUTH_FAILURE.search(message):
         return message
     names = ", ".join(settings) or "none declared"
@@ -141,7 +141,7 @@ def main() -> int:
     _count_responses()
     try:
         result = run_job(job)
-    except Exception as exc:  # noqa: BLE001 - reported to the page, one line
+    except Exception as exc:
         from tap_builder.commands.preview import safe_text
 
         result = {"ok": False, "error": safe_text(f"{type(exc).__name__}: {exc}")}

@@ -64,7 +64,8 @@ class Workspace:
         try:
             return confined_path(self.root, name, what)
         except SpecFileError as exc:
-            raise StudioError(str(exc).replace("spec's folder", "studio's folder"))
+            msg = str(exc).replace("spec's folder", "studio's folder")
+            raise StudioError(msg) from None
 
     def relative(self, path: Path) -> str:
         """``path`` as shown: relative to the workspace."""
@@ -99,7 +100,7 @@ class Workspace:
         try:
             atomic_write(real, spec.text.encode("utf-8"), mode)
         except OSError as exc:
-            msg = f"cannot write {spec.path}: {exc.strerror or exc}; it was left as it was"
+            msg = f"cannot write {spec.path}: {exc.strerror or exc}; it was left as is"
             raise StudioError(msg) from None
         spec.saved_text = spec.text
         return spec.path
@@ -137,7 +138,8 @@ class Workspace:
         result = self.analysis()
         if result.connector is None:
             count = len(result.issues)
-            msg = f"the spec has {count} problem{'s' if count != 1 else ''}; fix them first"
+            plural = "s" if count != 1 else ""
+            msg = f"the spec has {count} problem{plural}; fix them first"
             raise StudioError(msg)
         return result.connector
 
