@@ -486,9 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     studio.add_argument(
         "--port", type=int, default=0, help="port (default 0: a free one)"
     )
-    studio.add_argument(
-        "--no-browser", action="store_true", help="print the URL only"
-    )
+    studio.add_argument("--no-browser", action="store_true", help="print the URL only")
     studio.set_defaults(handler=_studio)
 
     schema = commands.add_parser(
