@@ -479,11 +479,37 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workdir", help="keep the generated tap and its venv here")
     demo.set_defaults(handler=_demo)
 
+    studio = commands.add_parser(
+        "studio", help="the builder in the browser, on 127.0.0.1 (extra: studio)"
+    )
+    studio.add_argument("spec", nargs="?", help="spec file to open (or to create)")
+    studio.add_argument(
+        "--port", type=int, default=0, help="port (default 0: a free one)"
+    )
+    studio.add_argument("--no-browser", action="store_true", help="print the URL only")
+    studio.set_defaults(handler=_studio)
+
     schema = commands.add_parser(
         "schema", help="print the spec format's JSON Schema (for editors)"
     )
     schema.set_defaults(handler=_schema)
     return parser
+
+
+def _studio(args: argparse.Namespace) -> int:
+    try:
+        from tap_builder.studio.server import run_studio
+    except ImportError as exc:
+        msg = (
+            f"the studio needs its extra ({exc.name} is missing): "
+            "pip install 'tap-builder[studio]'"
+        )
+        raise UserError(msg) from None
+    spec = Path(args.spec) if args.spec else None
+    if spec is not None and spec.exists() and not spec.is_file():
+        msg = f"{spec} is not a file; give a spec file (it may not exist yet)"
+        raise UserError(msg)
+    return run_studio(spec, port=args.port, open_browser=not args.no_browser)
 
 
 def _schema(args: argparse.Namespace) -> int:
