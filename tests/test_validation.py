@@ -908,8 +908,8 @@ UNKNOWN_KEYS = [
     pytest.param(
         {"type": "page_increment", "attribute": "page", "offset_param": "o"},
         "streams[0].pagination.offset_param",
-        "'offset_param' belongs to offset, records_offset; this is page_increment, whose keys are: "
-        f"location, attribute, start_from, {_STOP_KEYS}",
+        "'offset_param' belongs to offset, records_offset; this is page_increment, "
+        f"whose keys are: location, attribute, start_from, {_STOP_KEYS}",
         id="page-increment-offset-param",
     ),
     pytest.param(
