@@ -37,7 +37,9 @@ class AuthPlan:
 
     block: dict[str, JSON] | None = None
     params: list[ParamPlan] = field(default_factory=list)
-    why: Why = field(default_factory=lambda: Why("the document declares no security scheme", "sure"))
+    why: Why = field(
+        default_factory=lambda: Why("the document declares no security scheme", "sure")
+    )
 
 
 def detect_auth(doc: Document, streams: list[StreamPlan]) -> AuthPlan:
@@ -48,7 +50,9 @@ def detect_auth(doc: Document, streams: list[StreamPlan]) -> AuthPlan:
     used: Counter[str] = Counter()
     global_security = doc.data.get("security")
     for stream in streams:
-        requirements = stream.op.security if stream.op.security is not None else global_security
+        requirements = (
+            stream.op.security if stream.op.security is not None else global_security
+        )
         for requirement in requirements or []:
             if isinstance(requirement, dict):
                 used.update(str(name) for name in requirement if name in schemes)
@@ -63,10 +67,14 @@ def detect_auth(doc: Document, streams: list[StreamPlan]) -> AuthPlan:
             others = [n for n in ranked if n != name]
             if others:
                 also = ", ".join(others)
-                plan.why = Why(f"{plan.why.text} (also accepted: {also})", plan.why.sure)
+                plan.why = Why(
+                    f"{plan.why.text} (also accepted: {also})", plan.why.sure
+                )
             return plan
     names = ", ".join(ranked)
-    return AuthPlan(why=Why(f"no supported security scheme among {names}: none", "guess"))
+    return AuthPlan(
+        why=Why(f"no supported security scheme among {names}: none", "guess")
+    )
 
 
 def _rank(scheme: dict[str, JSON]) -> int:
@@ -82,19 +90,25 @@ def _secret(name: str, why: Why, description: str = "") -> ParamPlan:
     return ParamPlan(name=name, why=why, secret=True, description=description)
 
 
-def _build(name: str, scheme: dict[str, JSON], doc: Document, streams: list[StreamPlan]) -> AuthPlan | None:
+def _build(
+    name: str, scheme: dict[str, JSON], doc: Document, streams: list[StreamPlan]
+) -> AuthPlan | None:
     kind = str(scheme.get("type", "")).lower()
     text = str(scheme.get("description") or "")
     if kind == "apikey":
         return _api_key(name, scheme, text)
-    if kind == "basic" or (kind == "http" and str(scheme.get("scheme", "")).lower() == "basic"):
+    if kind == "basic" or (
+        kind == "http" and str(scheme.get("scheme", "")).lower() == "basic"
+    ):
         return _basic(name, text)
     if kind == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
         return _bearer(name, f"security scheme {name} (http bearer)")
     if kind == "oauth2":
         return _oauth2(name, scheme, doc, streams)
     if kind == "openidconnect":
-        return _bearer(name, f"security scheme {name} (OpenID Connect): its access token")
+        return _bearer(
+            name, f"security scheme {name} (OpenID Connect): its access token"
+        )
     return None
 
 
@@ -116,17 +130,33 @@ def _api_key(name: str, scheme: dict[str, JSON], text: str) -> AuthPlan:
     if where == "cookie":
         block = {"type": "headers", "headers": {"Cookie": f"{wire}={value}"}}
     else:
-        block = {"type": "api_key", "location": "query" if where == "query" else "header", "name": wire, "value": value}
+        block = {
+            "type": "api_key",
+            "location": "query" if where == "query" else "header",
+            "name": wire,
+            "value": value,
+        }
     return AuthPlan(block, [_secret(param, why, f"The {wire} API key.")], why)
 
 
 def _basic(name: str, text: str) -> AuthPlan:
     if _NO_PASSWORD.search(text):
-        why = Why(f"security scheme {name}: HTTP Basic, the key as user name and no password (its description says so)", "likely")
+        why = Why(
+            f"security scheme {name}: HTTP Basic, the key as user name and no password (its description says so)",
+            "likely",
+        )
         block = {"type": "basic", "username": "{config.api_key}"}
-        return AuthPlan(block, [_secret("api_key", why, "The API key (sent as the Basic user name).")], why)
+        return AuthPlan(
+            block,
+            [_secret("api_key", why, "The API key (sent as the Basic user name).")],
+            why,
+        )
     why = Why(f"security scheme {name}: HTTP Basic", "sure")
-    block = {"type": "basic", "username": "{config.username}", "password": "{config.password}"}
+    block = {
+        "type": "basic",
+        "username": "{config.username}",
+        "password": "{config.password}",
+    }
     params = [
         ParamPlan(name="username", why=why, description="The Basic user name."),
         _secret("password", why, "The Basic password."),
@@ -140,17 +170,23 @@ def _bearer(name: str, text: str) -> AuthPlan:
     return AuthPlan(block, [_secret("access_token", why, "The access token.")], why)
 
 
-def _oauth2(name: str, scheme: dict[str, JSON], doc: Document, streams: list[StreamPlan]) -> AuthPlan:
+def _oauth2(
+    name: str, scheme: dict[str, JSON], doc: Document, streams: list[StreamPlan]
+) -> AuthPlan:
     flows = scheme.get("flows") if isinstance(scheme.get("flows"), dict) else None
     if flows is None:  # Swagger 2.0: one flow per scheme
-        flow_name = {"application": "clientCredentials", "accessCode": "authorizationCode"}.get(
-            str(scheme.get("flow")), str(scheme.get("flow"))
-        )
+        flow_name = {
+            "application": "clientCredentials",
+            "accessCode": "authorizationCode",
+        }.get(str(scheme.get("flow")), str(scheme.get("flow")))
         flows = {flow_name: scheme}
     scopes = sorted(_scopes(name, doc, streams))
     credentials = flows.get("clientCredentials")
     if isinstance(credentials, dict) and credentials.get("tokenUrl"):
-        why = Why(f"security scheme {name}: OAuth2 client credentials, token URL from the flow", "sure")
+        why = Why(
+            f"security scheme {name}: OAuth2 client credentials, token URL from the flow",
+            "sure",
+        )
         block: dict[str, JSON] = {
             "type": "oauth2",
             "grant_type": "client_credentials",
@@ -180,17 +216,27 @@ def _oauth2(name: str, scheme: dict[str, JSON], doc: Document, streams: list[Str
         }
         if scopes:
             block["scopes"] = scopes
-        params = [ParamPlan(name="client_id", why=why), _secret("client_secret", why), _secret("refresh_token", why)]
+        params = [
+            ParamPlan(name="client_id", why=why),
+            _secret("client_secret", why),
+            _secret("refresh_token", why),
+        ]
         return AuthPlan(block, params, why)
     flow = ", ".join(flows) or "no flow"
-    return _bearer(name, f"security scheme {name} (OAuth2 {flow}): an access token used")
+    return _bearer(
+        name, f"security scheme {name} (OAuth2 {flow}): an access token used"
+    )
 
 
 def _scopes(name: str, doc: Document, streams: list[StreamPlan]) -> set[str]:
     found: set[str] = set()
     global_security = doc.data.get("security") or []
     for stream in streams:
-        for requirement in stream.op.security if stream.op.security is not None else global_security:
-            if isinstance(requirement, dict) and isinstance(requirement.get(name), list):
+        for requirement in (
+            stream.op.security if stream.op.security is not None else global_security
+        ):
+            if isinstance(requirement, dict) and isinstance(
+                requirement.get(name), list
+            ):
                 found.update(str(s) for s in requirement[name])
     return found

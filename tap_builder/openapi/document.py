@@ -121,7 +121,11 @@ class Document:
             base = str(self.data.get("basePath") or "")
             return [{"url": f"{scheme}://{host}{base}".rstrip("/")}]
         servers = self.data.get("servers")
-        return [s for s in servers if isinstance(s, dict)] if isinstance(servers, list) else []
+        return (
+            [s for s in servers if isinstance(s, dict)]
+            if isinstance(servers, list)
+            else []
+        )
 
     def security_schemes(self) -> dict[str, dict[str, JSON]]:
         """``securitySchemes`` (3.x) or ``securityDefinitions`` (2.0), refs resolved."""
@@ -163,7 +167,11 @@ class Document:
         schema, code, headers = self._response(op)
         op_servers = op.get("servers") or servers
         server = None
-        if isinstance(op_servers, list) and op_servers and isinstance(op_servers[0], dict):
+        if (
+            isinstance(op_servers, list)
+            and op_servers
+            and isinstance(op_servers[0], dict)
+        ):
             server = str(op_servers[0].get("url") or "") or None
         body_schema, body_example = self._body(op, list(params.values()))
         text = " ".join(str(op.get(k) or "") for k in ("summary", "description"))
@@ -212,11 +220,15 @@ class Document:
             ref=ref if isinstance(ref, str) else None,
         )
 
-    def _response(self, op: dict[str, JSON]) -> tuple[JSON, str | None, dict[str, JSON]]:
+    def _response(
+        self, op: dict[str, JSON]
+    ) -> tuple[JSON, str | None, dict[str, JSON]]:
         responses = op.get("responses") or {}
         codes = sorted(str(c) for c in responses if str(c).startswith("2"))
         for code in [*codes, "default"]:
-            response = self.source.deref(responses.get(code) or responses.get(_int(code)))
+            response = self.source.deref(
+                responses.get(code) or responses.get(_int(code))
+            )
             if not isinstance(response, dict):
                 continue
             headers = {
@@ -246,7 +258,9 @@ class Document:
                 if param.location == "body":
                     schema = param.schema.get("body")
                     resolved = self.source.deref(schema or {})
-                    example = resolved.get("example") if isinstance(resolved, dict) else None
+                    example = (
+                        resolved.get("example") if isinstance(resolved, dict) else None
+                    )
                     return schema, example
             return None, None
         body = self.source.deref(op.get("requestBody") or {})

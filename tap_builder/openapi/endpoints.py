@@ -17,6 +17,7 @@ from tap_builder.openapi.model import (
     Skipped,
     StreamPlan,
     Why,
+    escape_strings,
     normal,
     singular,
     snake,
@@ -32,7 +33,9 @@ JSON = t.Any
 #: Names that usually hold the records when a response has several lists.
 _RECORD_KEYS = ("data", "items", "entries", "results", "records", "list", "values")
 #: Path segments that name no resource: versions, ``api``, search verbs.
-_NOISE = re.compile(r"^(v\d+(\.\d+)*|\d{4}-\d{2}-\d{2}|api|rest|search|query|list)$", re.I)
+_NOISE = re.compile(
+    r"^(v\d+(\.\d+)*|\d{4}-\d{2}-\d{2}|api|rest|search|query|list)$", re.I
+)
 _SEARCH_PATH = re.compile(r"/(search|query)$", re.I)
 
 
@@ -76,7 +79,7 @@ def discover(doc: Document) -> tuple[list[StreamPlan], list[Skipped]]:
         key, why = primary_key(doc.schemas, found.item, stream_id)
         plan.primary_key, plan.why["primary_key"] = key, why
         if op.method == "post":
-            plan.body = op.body_example
+            plan.body = escape_strings(op.body_example)
             plan.why["body"] = Why("the request body's documented example", "likely")
         streams.append(plan)
     return streams, skipped
@@ -216,7 +219,9 @@ def primary_key(schemas: Schemas, item: JSON, stream_id: str) -> tuple[list[str]
     ]
     if 1 <= len(described) <= 3:
         text = ", ".join(described)
-        return described, Why(f"the schema describes {text} as identifying a record", "likely")
+        return described, Why(
+            f"the schema describes {text} as identifying a record", "likely"
+        )
     one = singular(stream_id.rsplit("_", 1)[-1])
     for name in (*_KEY_NAMES, f"{one}_id", f"{one}Id", f"{one}_key"):
         if name in props:

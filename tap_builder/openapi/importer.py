@@ -12,7 +12,14 @@ from tap_builder.openapi.auth import detect_auth
 from tap_builder.openapi.document import Document
 from tap_builder.openapi.endpoints import discover
 from tap_builder.openapi.incremental import detect_incremental
-from tap_builder.openapi.model import ImportPlan, ParamPlan, Skipped, Why, snake
+from tap_builder.openapi.model import (
+    ImportPlan,
+    ParamPlan,
+    Skipped,
+    Why,
+    escape,
+    snake,
+)
 from tap_builder.openapi.pagination import detect, key_of, size_why
 from tap_builder.openapi.parents import link_parents, path_params
 from tap_builder.openapi.source import is_url, join_url, load_source
@@ -43,11 +50,6 @@ _RESERVED = frozenset(
 _RFC_2822 = "%a, %d %b %Y %H:%M:%S %z"
 
 
-def escape(text: str) -> str:
-    """A literal string in the spec's variable syntax (``{`` -> ``{{``)."""
-    return text.replace("{", "{{").replace("}", "}}")
-
-
 def import_openapi(
     source: str, *, select: Sequence[str] = (), remote_refs: bool = False
 ) -> ImportPlan:
@@ -64,7 +66,9 @@ def import_openapi(
     src = load_source(source, remote_refs=remote_refs)
     doc = Document(src)
     streams, skipped = discover(doc)
-    plan = ImportPlan(name=_name(doc.title), tap_id=_tap_id(doc.title), base_url="", source=source)
+    plan = ImportPlan(
+        name=_name(doc.title), tap_id=_tap_id(doc.title), base_url="", source=source
+    )
     plan.description = doc.description
     plan.warnings.extend(src.warnings)
     plan.skipped = skipped
@@ -86,13 +90,31 @@ def import_openapi(
 
 
 def _name(title: str) -> str:
-    words = [w for w in re.split(r"\s+", title) if w.lower() not in ("api", "rest", "openapi", "swagger")]
+    plain = re.sub(r"['’]s\b", "", title)
+    words = [
+        w
+        for w in re.split(r"\s+", plain)
+        if w.lower() not in ("api", "rest", "openapi", "swagger", "documentation")
+    ]
     return " ".join(words).strip(" -:") or "API"
 
 
 def _tap_id(title: str) -> str:
-    stop = {"api", "rest", "openapi", "swagger", "the", "documentation", "platform", "reference", "v1", "v2", "v3"}
-    words = [w for w in re.findall(r"[a-z0-9]+", title.lower()) if w not in stop]
+    stop = {
+        "api",
+        "rest",
+        "openapi",
+        "swagger",
+        "the",
+        "documentation",
+        "platform",
+        "reference",
+        "v1",
+        "v2",
+        "v3",
+    }
+    plain = re.sub(r"['’]s\b", "", title.lower())
+    words = [w for w in re.findall(r"[a-z0-9]+", plain) if w not in stop]
     slug = "-".join(words[:3]) or "api"
     return slug if slug[0].isalpha() else f"api-{slug}"
 
@@ -102,17 +124,27 @@ def _tap_id(title: str) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def _base_url(plan: ImportPlan, doc: Document, streams: list[StreamPlan], uri: str) -> list[StreamPlan]:
+def _base_url(
+    plan: ImportPlan, doc: Document, streams: list[StreamPlan], uri: str
+) -> list[StreamPlan]:
     """Pick the base URL (the servers most streams use); drop streams elsewhere."""
     servers = doc.servers()
     default = servers[0] if servers else None
-    urls = [s.op.server or (str(default.get("url")) if default else "") for s in streams]
+    urls = [
+        s.op.server or (str(default.get("url")) if default else "") for s in streams
+    ]
     if not urls or not any(urls):
         plan.base_url = "https://{config.api_host}"
         plan.add_parameter(
-            ParamPlan("api_host", Why("the document names no server", "sure"), description="The API's host name.")
+            ParamPlan(
+                "api_host",
+                Why("the document names no server", "sure"),
+                description="The API's host name.",
+            )
         )
-        plan.why["base_url"] = Why("the document names no server: the host is a setting", "sure")
+        plan.why["base_url"] = Why(
+            "the document names no server: the host is a setting", "sure"
+        )
         return streams
     chosen = Counter(urls).most_common(1)[0][0]
     kept = []
@@ -120,27 +152,41 @@ def _base_url(plan: ImportPlan, doc: Document, streams: list[StreamPlan], uri: s
         if url == chosen:
             kept.append(stream)
         else:
-            plan.skipped.append(Skipped(stream.label, f"served from {url}, not from the base URL {chosen}"))
+            plan.skipped.append(
+                Skipped(
+                    stream.label, f"served from {url}, not from the base URL {chosen}"
+                )
+            )
     variables = {}
     for server in [*servers, *[{"url": chosen}]]:
         if server.get("url") == chosen and isinstance(server.get("variables"), dict):
             variables = server["variables"]
             break
     plan.base_url = _server_url(plan, chosen, variables, uri)
-    where = "servers[0]" if default and chosen == default.get("url") else "the operations' servers"
+    where = (
+        "servers[0]"
+        if default and chosen == default.get("url")
+        else "the operations' servers"
+    )
     if doc.v2:
         where = "schemes, host and basePath"
     plan.why["base_url"] = Why(f"from {where}: {chosen}", "sure")
     return kept
 
 
-def _server_url(plan: ImportPlan, url: str, variables: dict[str, JSON], uri: str) -> str:
+def _server_url(
+    plan: ImportPlan, url: str, variables: dict[str, JSON], uri: str
+) -> str:
     if not urlsplit(url).scheme:
         if is_url(uri):
             url = join_url(uri, url)
         else:
             plan.add_parameter(
-                ParamPlan("api_host", Why(f"the server URL {url!r} is relative", "sure"), description="The API's host name.")
+                ParamPlan(
+                    "api_host",
+                    Why(f"the server URL {url!r} is relative", "sure"),
+                    description="The API's host name.",
+                )
             )
             url = "https://{api_host}/" + url.lstrip("/")
     out = []
@@ -155,7 +201,9 @@ def _server_url(plan: ImportPlan, url: str, variables: dict[str, JSON], uri: str
                         setting,
                         Why(f"server variable {name}", "sure"),
                         default=spec.get("default") if spec else None,
-                        description=str(spec.get("description") or f"The {name} in the API's URL."),
+                        description=str(
+                            spec.get("description") or f"The {name} in the API's URL."
+                        ),
                     )
                 )
             out.append(f"{{config.{setting}}}")
@@ -181,14 +229,21 @@ def _pagination(doc: Document, stream: StreamPlan) -> None:
     stream.used = set(paging.used)
     if paging.size is not None:
         param, value = paging.size
+        stream.page_size_param = param.name
         target = stream.headers if param.location == "header" else stream.query_params
-        if paging.kind == "offset" and stream.pagination and "limit" in stream.pagination:
+        if (
+            paging.kind == "offset"
+            and stream.pagination
+            and "limit" in stream.pagination
+        ):
             return
         target[param.name] = value
         stream.why[f"param:{param.name}"] = size_why(param, value)
 
 
-def _selected(streams: list[StreamPlan], patterns: Sequence[str], plan: ImportPlan) -> list[StreamPlan]:
+def _selected(
+    streams: list[StreamPlan], patterns: Sequence[str], plan: ImportPlan
+) -> list[StreamPlan]:
     if not patterns:
         return streams
     by_id = {s.id: s for s in streams}
@@ -205,7 +260,9 @@ def _selected(streams: list[StreamPlan], patterns: Sequence[str], plan: ImportPl
         parent = by_id[stream_id].parent
         while parent is not None and parent not in wanted:
             wanted.add(parent)
-            by_id[parent].why["selected"] = Why(f"not selected, but parent of {stream_id}", "sure")
+            by_id[parent].why["selected"] = Why(
+                f"not selected, but parent of {stream_id}", "sure"
+            )
             parent = by_id[parent].parent
     for stream in streams:
         if stream.id not in wanted:
@@ -213,7 +270,9 @@ def _selected(streams: list[StreamPlan], patterns: Sequence[str], plan: ImportPl
     return [s for s in streams if s.id in wanted]
 
 
-def _finish(plan: ImportPlan, doc: Document, stream: StreamPlan, bound: dict[str, str]) -> None:
+def _finish(
+    plan: ImportPlan, doc: Document, stream: StreamPlan, bound: dict[str, str]
+) -> None:
     used = stream.used
     stream.path = _path(plan, stream, bound)
     filter_ = detect_incremental(doc.schemas, stream.op, stream.item_schema)
@@ -222,7 +281,11 @@ def _finish(plan: ImportPlan, doc: Document, stream: StreamPlan, bound: dict[str
         used.add(filter_.param.name)
     auth_wire = _auth_wire(doc)
     for param in stream.op.params:
-        if param.location == "path" or param.name in used or (param.location, param.name.lower()) in auth_wire:
+        if (
+            param.location == "path"
+            or param.name in used
+            or (param.location, param.name.lower()) in auth_wire
+        ):
             continue
         if param.name in bound:
             value = f"{{{bound[param.name]}}}"
@@ -241,7 +304,9 @@ def _auth_wire(doc: Document) -> set[tuple[str, str]]:
     out = {("header", "authorization")}
     for scheme in doc.security_schemes().values():
         if str(scheme.get("type", "")).lower() == "apikey":
-            out.add((str(scheme.get("in", "header")), str(scheme.get("name", "")).lower()))
+            out.add(
+                (str(scheme.get("in", "header")), str(scheme.get("name", "")).lower())
+            )
     return out
 
 
@@ -259,8 +324,12 @@ def _path(plan: ImportPlan, stream: StreamPlan, bound: dict[str, str]) -> str:
             plan.add_parameter(
                 ParamPlan(
                     setting,
-                    Why(f"path parameter {name} of {stream.op.path}: no stream lists it", "likely"),
-                    description=(param.description if param else "")[:300] or f"The {name} in the path.",
+                    Why(
+                        f"path parameter {name} of {stream.op.path}: no stream lists it",
+                        "likely",
+                    ),
+                    description=(param.description if param else "")[:300]
+                    or f"The {name} in the path.",
                 )
             )
             out.append(f"{{config.{setting}}}")
@@ -269,18 +338,26 @@ def _path(plan: ImportPlan, stream: StreamPlan, bound: dict[str, str]) -> str:
 
 def _required_value(plan: ImportPlan, param: Param) -> tuple[JSON, Why]:
     schema = param.schema
-    if schema.get("default") is not None and not isinstance(schema["default"], (dict, list)):
+    if schema.get("default") is not None and not isinstance(
+        schema["default"], (dict, list)
+    ):
         default = schema["default"]
         return (escape(default) if isinstance(default, str) else default), Why(
             f"{param.origin} is required: its documented default", "sure"
         )
     enum = schema.get("enum")
-    if isinstance(enum, list) and len(enum) == 1 and not isinstance(enum[0], (dict, list)):
+    if (
+        isinstance(enum, list)
+        and len(enum) == 1
+        and not isinstance(enum[0], (dict, list))
+    ):
         value = enum[0]
         return (escape(value) if isinstance(value, str) else value), Why(
             f"{param.origin} is required and takes one value", "sure"
         )
-    setting = _setting_name(param.name if param.location != "header" else key_of(param) or param.name)
+    setting = _setting_name(
+        param.name if param.location != "header" else key_of(param) or param.name
+    )
     kind = str(schema.get("type") or "string")
     plan.add_parameter(
         ParamPlan(
@@ -290,7 +367,9 @@ def _required_value(plan: ImportPlan, param: Param) -> tuple[JSON, Why]:
             description=param.description[:300],
         )
     )
-    return f"{{config.{setting}}}", Why(f"{param.origin} is required: a setting", "sure")
+    return f"{{config.{setting}}}", Why(
+        f"{param.origin} is required: a setting", "sure"
+    )
 
 
 def _incremental(doc: Document, stream: StreamPlan, filter_: Filter) -> None:
@@ -312,12 +391,17 @@ def _incremental(doc: Document, stream: StreamPlan, filter_: Filter) -> None:
     if raw_format == "date-time-rfc-2822":
         block["replication_key_format"] = _RFC_2822
     if filter_.as_date_time or raw_format == "date-time-rfc-2822":
-        props[filter_.field] = {"type": ["string", "null"] if nullable else "string", "format": "date-time"}
+        props[filter_.field] = {
+            "type": ["string", "null"] if nullable else "string",
+            "format": "date-time",
+        }
     stream.incremental = block
     stream.why["incremental"] = filter_.why
 
 
-def _prune_contexts(streams: list[StreamPlan], bindings: dict[str, dict[str, str]]) -> None:
+def _prune_contexts(
+    streams: list[StreamPlan], bindings: dict[str, dict[str, str]]
+) -> None:
     """Keep the context keys that selected children use."""
     ids = {s.id for s in streams}
     for stream in streams:
@@ -327,7 +411,9 @@ def _prune_contexts(streams: list[StreamPlan], bindings: dict[str, dict[str, str
             if child.parent == stream.id and child.id in ids
             for key in bindings.get(child.id, {}).values()
         }
-        stream.child_context = {k: v for k, v in stream.child_context.items() if k in needed}
+        stream.child_context = {
+            k: v for k, v in stream.child_context.items() if k in needed
+        }
     for stream in streams:
         if stream.parent is not None and stream.parent not in ids:
             stream.parent = None

@@ -31,16 +31,33 @@ _UPPER_MARK = re.compile(r"\[(lte|lt|before|until|to|max|end)\]$|<=?$", re.I)
 #: A lower bound written as a word of the (snake-cased) name.
 _LOWER_WORD = re.compile(r"(^|_)(since|after|min|gte|gt)$|^(since|after|min)(_|$)")
 _LOWER_START = re.compile(r"^(start|from|begin)(_|$)|(^|_)(start|from|begin)$")
-_UPPER_WORD = re.compile(r"(^|_)(before|until|to|max|end|lte|lt)$|^(until|to|before|max|end)(_|$)")
-_TIMEY = re.compile(r"date|time|_at$|since|updated|modified|created|changed|^from$", re.I)
+_UPPER_WORD = re.compile(
+    r"(^|_)(before|until|to|max|end|lte|lt)$|^(until|to|before|max|end)(_|$)"
+)
+_TIMEY = re.compile(
+    r"date|time|_at$|since|updated|modified|created|changed|^from$", re.I
+)
 _UNIX = re.compile(r"\b(unix|epoch|timestamp|seconds since)\b", re.I)
 _MILLIS = re.compile(r"\b(milli|ms\b)", re.I)
-_PREFERRED = ("updated_at", "updated", "modified_at", "modified", "last_modified", "changed_at", "date_updated", "updated_time", "update_time")
+_PREFERRED = (
+    "updated_at",
+    "updated",
+    "modified_at",
+    "modified",
+    "last_modified",
+    "changed_at",
+    "date_updated",
+    "updated_time",
+    "update_time",
+)
 
 #: strftime pieces recognised in example values, longest first.
 _EXAMPLE_FORMATS = (
     (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z"), "%Y-%m-%dT%H:%M:%SZ"),
-    (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:?\d{2}"), "%Y-%m-%dT%H:%M:%S%z"),
+    (
+        re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:?\d{2}"),
+        "%Y-%m-%dT%H:%M:%S%z",
+    ),
     (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"), "%Y-%m-%dT%H:%M:%S"),
     (re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"), "%Y-%m-%d %H:%M:%S"),
     (re.compile(r"\d{4}-\d{2}-\d{2}"), "%Y-%m-%d"),
@@ -81,7 +98,11 @@ def detect_incremental(schemas: Schemas, op: Operation, item: JSON) -> Filter | 
     """The operation's lower-bound time filter and its record field, if any."""
     fields = schemas.properties(item)
     ranked = sorted(
-        ((rank, index, p) for index, p in enumerate(op.params) if (rank := _rank(p)) is not None),
+        (
+            (rank, index, p)
+            for index, p in enumerate(op.params)
+            if (rank := _rank(p)) is not None
+        ),
         key=lambda entry: entry[:2],
     )
     for _, _, param in ranked:
@@ -100,14 +121,18 @@ def detect_incremental(schemas: Schemas, op: Operation, item: JSON) -> Filter | 
     return None
 
 
-def _filter(schemas: Schemas, param: Param, field: str, schema: JSON, date_format: str) -> Filter:
+def _filter(
+    schemas: Schemas, param: Param, field: str, schema: JSON, date_format: str
+) -> Filter:
     kinds = schemas.types(schema) - {"null"}
     numeric = bool(kinds & {"integer", "number"})
     as_date_time = (numeric and _unix_time_field(schemas, schema)) or (
         not numeric and not _is_date(schemas, schema)
     )
     stem = normal(_stem(param.name))
-    sure: t.Literal["sure", "likely"] = "sure" if stem and normal(field).startswith(stem) else "likely"
+    sure: t.Literal["sure", "likely"] = (
+        "sure" if stem and normal(field).startswith(stem) else "likely"
+    )
     why = Why(
         f"{param.origin} is a lower bound on a time ({date_format}); it filters the record field {field}",
         sure,
@@ -125,12 +150,18 @@ def _stem(name: str) -> str:
 
 
 def _is_date(schemas: Schemas, schema: JSON) -> bool:
-    return any(v.get("format") in ("date-time", "date") for v in schemas.variants(schema))
+    return any(
+        v.get("format") in ("date-time", "date") for v in schemas.variants(schema)
+    )
 
 
 def _unix_time_field(schemas: Schemas, schema: JSON) -> bool:
     for variant in schemas.variants(schema):
-        if str(variant.get("format", "")).lower() in ("unix-time", "unixtime", "timestamp"):
+        if str(variant.get("format", "")).lower() in (
+            "unix-time",
+            "unixtime",
+            "timestamp",
+        ):
             return True
     return False
 
@@ -140,7 +171,11 @@ def _format(param: Param) -> str | None:
     fmt = str(schema.get("format") or "")
     kind = schema.get("type")
     kinds = kind if isinstance(kind, list) else [kind]
-    example = param.example if param.example is not None else schema.get("example", schema.get("default"))
+    example = (
+        param.example
+        if param.example is not None
+        else schema.get("example", schema.get("default"))
+    )
     if fmt == "date-time" or fmt == "date":
         if isinstance(example, str) and (derived := example_format(example)):
             return derived
@@ -149,7 +184,11 @@ def _format(param: Param) -> str | None:
         text = param.description + " " + fmt
         if _MILLIS.search(text) and _UNIX.search(text):
             return "timestamp_ms"
-        if _UNIX.search(text) or re.search(r"(_time|time)$", param.name, re.I) or fmt in ("unix-time", "int64-unix"):
+        if (
+            _UNIX.search(text)
+            or re.search(r"(_time|time)$", param.name, re.I)
+            or fmt in ("unix-time", "int64-unix")
+        ):
             return "timestamp"
         return None
     if isinstance(example, str):
@@ -174,7 +213,14 @@ def _field(name: str, fields: dict[str, JSON], schemas: Schemas) -> str | None:
     stem = _stem(name)
     timed = [f for f, s in fields.items() if _is_time(schemas, s, f)]
     if stem:
-        for candidate in (stem, f"{stem}_at", f"{stem}_time", f"{stem}_date", f"date_{stem}", f"{stem}_on"):
+        for candidate in (
+            stem,
+            f"{stem}_at",
+            f"{stem}_time",
+            f"{stem}_date",
+            f"date_{stem}",
+            f"{stem}_on",
+        ):
             if candidate in fields:
                 return candidate
         loose = [f for f in timed if normal(f) == normal(stem)]
@@ -198,4 +244,7 @@ def _is_time(schemas: Schemas, schema: JSON, name: str) -> bool:
     if _is_date(schemas, schema) or _unix_time_field(schemas, schema):
         return True
     kinds = schemas.types(schema) - {"null"}
-    return bool(kinds & {"integer", "number", "string"}) and re.search(r"(_at|_time|_date|date|timestamp)$", name, re.I) is not None
+    return (
+        bool(kinds & {"integer", "number", "string"})
+        and re.search(r"(_at|_time|_date|date|timestamp)$", name, re.I) is not None
+    )

@@ -88,6 +88,8 @@ class StreamPlan:
     corrections: list[str] = field(default_factory=list)
     #: Request parameters pagination and filters already use.
     used: set[str] = field(default_factory=set)
+    #: The page-size request parameter, if one is sent.
+    page_size_param: str | None = None
 
     @property
     def label(self) -> str:
@@ -166,6 +168,22 @@ class ImportPlan:
             out["parameters"] = [p.to_spec() for p in self.parameters]
         out["streams"] = [s.to_spec() for s in self.streams]
         return out
+
+
+def escape(text: str) -> str:
+    """A literal string in the spec's variable syntax (``{`` -> ``{{``)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def escape_strings(value: JSON) -> JSON:
+    """``value`` with every string (not keys) escaped for the variable syntax."""
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, dict):
+        return {k: escape_strings(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escape_strings(v) for v in value]
+    return value
 
 
 # --------------------------------------------------------------------------- #

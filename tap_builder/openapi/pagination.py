@@ -36,16 +36,54 @@ if t.TYPE_CHECKING:
 
 JSON = t.Any
 
-_SIZE = {"limit", "perpage", "pagesize", "size", "count", "maxresults", "top", "pagelimit", "chunksize", "maxitems"}
+_SIZE = {
+    "limit",
+    "perpage",
+    "pagesize",
+    "size",
+    "count",
+    "maxresults",
+    "top",
+    "pagelimit",
+    "chunksize",
+    "maxitems",
+}
 _PAGE = {"page", "pagenumber", "pageno", "pagenum", "pageindex", "p"}
 _OFFSET = {"offset", "skip", "start", "startindex", "startat"}
-_CURSORISH = {"cursor", "after", "marker", "pagetoken", "token", "continuation", "continuationtoken", "nextpagetoken", "pagecursor", "startcursor", "position", "streamposition"}
+_CURSORISH = {
+    "cursor",
+    "after",
+    "marker",
+    "pagetoken",
+    "token",
+    "continuation",
+    "continuationtoken",
+    "nextpagetoken",
+    "pagecursor",
+    "startcursor",
+    "position",
+    "streamposition",
+}
 _AFTER_ID = {"startingafter", "afterid", "sinceid", "lastid", "startafter"}
 _HAS_MORE = {"hasmore", "more", "hasnext", "hasnextpage", "nextpage", "moreresults"}
-_TOTAL = {"total", "totalcount", "totalresults", "totalitems", "totalrecords", "totalentries", "totalsize"}
+_TOTAL = {
+    "total",
+    "totalcount",
+    "totalresults",
+    "totalitems",
+    "totalrecords",
+    "totalentries",
+    "totalsize",
+}
 _PAGES = {"totalpages", "pages", "pagecount", "numpages", "lastpage"}
 _BACKWARDS = {"before", "prev", "previous", "endingbefore", "prevpagetoken"}
-_CURSOR_FIELDS = {"cursor", "nextcursor", "nexttoken", "continuationtoken", "nextpagetoken"}
+_CURSOR_FIELDS = {
+    "cursor",
+    "nextcursor",
+    "nexttoken",
+    "continuationtoken",
+    "nextpagetoken",
+}
 #: Largest page size written (bigger maxima are capped).
 MAX_PAGE_SIZE = 1000
 #: The page size sent when the document gives no maximum or default.
@@ -58,7 +96,11 @@ class Paging:
 
     kind: str = "none"
     pagination: dict[str, JSON] | None = None
-    why: Why = field(default_factory=lambda: Why("no paging parameter or field is documented: one request", "likely"))
+    why: Why = field(
+        default_factory=lambda: Why(
+            "no paging parameter or field is documented: one request", "likely"
+        )
+    )
     #: Page-size parameter and value to send with every request.
     size: tuple[Param, int] | None = None
     used: set[str] = field(default_factory=set)
@@ -118,7 +160,11 @@ def _size_value(param: Param) -> int:
     schema = param.schema
     for key in ("maximum", "default"):
         value = schema.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 1:
+        if (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and value >= 1
+        ):
             return min(int(value), MAX_PAGE_SIZE)
     return GUESSED_PAGE_SIZE
 
@@ -127,7 +173,11 @@ def size_why(param: Param, value: int) -> Why:
     """Why the page size is ``value``."""
     schema = param.schema
     if isinstance(schema.get("maximum"), (int, float)):
-        what = "its maximum" if int(schema["maximum"]) == value else f"capped at {MAX_PAGE_SIZE}"
+        what = (
+            "its maximum"
+            if int(schema["maximum"]) == value
+            else f"capped at {MAX_PAGE_SIZE}"
+        )
     elif isinstance(schema.get("default"), (int, float)):
         what = "its default"
     else:
@@ -157,7 +207,9 @@ def _next_url(fields: dict[str, Schema]) -> Paging | None:
         nextish = leaf.startswith("next") or parent.endswith("next") or (leaf == "next")
         if urlish and nextish:
             why = Why(f"the response field {dotted} holds the next page's URL", "sure")
-            return Paging("next_url", {"type": "next_url", "next_url": f"$.{dotted}"}, why)
+            return Paging(
+                "next_url", {"type": "next_url", "next_url": f"$.{dotted}"}, why
+            )
     return None
 
 
@@ -214,13 +266,19 @@ def _offset(params: list[Param], size: tuple[Param, int] | None) -> Paging | Non
                 f"{param.origin} with {limit_param.origin}: offsets grow by the page size ({size_text.text})",
                 size_text.sure,
             )
-            return Paging("offset", pagination, why, used={param.name, limit_param.name})
+            return Paging(
+                "offset", pagination, why, used={param.name, limit_param.name}
+            )
     return None
 
 
 def _page(params: list[Param], size: tuple[Param, int] | None) -> Paging | None:
     for param in params:
-        if key_of(param) in _PAGE and scalar_type_of(param) in ("integer", "number", "string"):
+        if key_of(param) in _PAGE and scalar_type_of(param) in (
+            "integer",
+            "number",
+            "string",
+        ):
             start = _first_page(param)
             pagination: dict[str, JSON] = {
                 "type": "page_increment",
@@ -287,7 +345,12 @@ def _undocumented_cursor(fields: dict[str, Schema]) -> Paging | None:
                 f"request parameter for it, so it is sent back as {param!r}",
                 "guess",
             )
-            pagination = {"type": "cursor", "next_cursor": f"$.{dotted}", "location": "query", "param": param}
+            pagination = {
+                "type": "cursor",
+                "next_cursor": f"$.{dotted}",
+                "location": "query",
+                "param": param,
+            }
             return Paging("token", pagination, why, used={param})
     return None
 
@@ -298,18 +361,31 @@ def _stop_conditions(paging: Paging, fields: dict[str, Schema]) -> None:
     for dotted, schema in fields.items():
         leaf = normal(dotted.rsplit(".", 1)[-1])
         kinds = schema.get("type") or []
-        if "boolean" in kinds and leaf in _HAS_MORE and "has_more" not in paging.pagination:
+        if (
+            "boolean" in kinds
+            and leaf in _HAS_MORE
+            and "has_more" not in paging.pagination
+        ):
             paging.pagination["has_more"] = f"$.{dotted}"
             found.append(f"has_more from {dotted}")
-        elif ("integer" in kinds or "number" in kinds) and paging.kind in ("page", "offset"):
+        elif ("integer" in kinds or "number" in kinds) and paging.kind in (
+            "page",
+            "offset",
+        ):
             if leaf in _TOTAL and "total_records" not in paging.pagination:
                 paging.pagination["total_records"] = f"$.{dotted}"
                 found.append(f"total_records from {dotted}")
-            elif leaf in _PAGES and paging.kind == "page" and "total_pages" not in paging.pagination:
+            elif (
+                leaf in _PAGES
+                and paging.kind == "page"
+                and "total_pages" not in paging.pagination
+            ):
                 paging.pagination["total_pages"] = f"$.{dotted}"
                 found.append(f"total_pages from {dotted}")
     if found:
-        paging.why = Why(f"{paging.why.text}; stops on {', '.join(found)}", paging.why.sure)
+        paging.why = Why(
+            f"{paging.why.text}; stops on {', '.join(found)}", paging.why.sure
+        )
 
 
 def param_type(schemas: Schemas, param: Param) -> str:

@@ -28,7 +28,15 @@ if t.TYPE_CHECKING:
     from tap_builder.openapi.model import StreamPlan
 
 JSON = t.Any
-_SUFFIXES = (("sid", "sid"), ("id", "id"), ("key", "key"), ("slug", "slug"), ("uuid", "uuid"), ("name", "name"), ("code", "code"))
+_SUFFIXES = (
+    ("sid", "sid"),
+    ("id", "id"),
+    ("key", "key"),
+    ("slug", "slug"),
+    ("uuid", "uuid"),
+    ("name", "name"),
+    ("code", "code"),
+)
 
 
 def path_params(path: str) -> list[str]:
@@ -45,7 +53,9 @@ def link_parents(doc: Document, streams: list[StreamPlan]) -> dict[str, dict[str
         wanted += [
             p.name
             for p in child.op.params
-            if p.location == "query" and p.required and re.search(r"(_id|Id|Sid)$", p.name)
+            if p.location == "query"
+            and p.required
+            and re.search(r"(_id|Id|Sid)$", p.name)
         ]
         linked = _linked(doc, child, _candidates(child, streams))
         if linked is not None:
@@ -66,12 +76,17 @@ def link_parents(doc: Document, streams: list[StreamPlan]) -> dict[str, dict[str
             bindings[child.id][param] = key
             texts.append(f"{param} <- {parent.id}.{source.removeprefix('$.')} ({how})")
         child.why["parent_stream"] = Why(
-            f"{'; '.join(texts)}", "sure" if all(h.startswith("link") for _, _, h in bound.values()) else "likely"
+            f"{'; '.join(texts)}",
+            "sure"
+            if all(h.startswith("link") for _, _, h in bound.values())
+            else "likely",
         )
     return bindings
 
 
-def _parent(doc: Document, child: StreamPlan, streams: list[StreamPlan], wanted: list[str]) -> StreamPlan | None:
+def _parent(
+    doc: Document, child: StreamPlan, streams: list[StreamPlan], wanted: list[str]
+) -> StreamPlan | None:
     candidates = _candidates(child, streams)
     linked = _linked(doc, child, candidates)
     if linked is not None:
@@ -90,7 +105,10 @@ def _parent(doc: Document, child: StreamPlan, streams: list[StreamPlan], wanted:
             continue
         for stream in candidates:
             takes_it = param in path_params(stream.op.path)
-            if normal(singular(stream.id.rsplit("_", 1)[-1])) == normal(base) and not takes_it:
+            if (
+                normal(singular(stream.id.rsplit("_", 1)[-1])) == normal(base)
+                and not takes_it
+            ):
                 return stream
     return None
 
@@ -118,7 +136,9 @@ def _candidates(child: StreamPlan, streams: list[StreamPlan]) -> list[StreamPlan
     ]
 
 
-def _linked(doc: Document, child: StreamPlan, candidates: list[StreamPlan]) -> tuple[StreamPlan, dict[str, str]] | None:
+def _linked(
+    doc: Document, child: StreamPlan, candidates: list[StreamPlan]
+) -> tuple[StreamPlan, dict[str, str]] | None:
     target = child.op.operation_id
     if not target:
         return None
@@ -134,13 +154,21 @@ def _linked(doc: Document, child: StreamPlan, candidates: list[StreamPlan]) -> t
 def _links(doc: Document, stream: StreamPlan) -> dict[str, JSON]:
     if doc.v2 or not stream.op.response_code:
         return {}
-    responses = doc.data["paths"][stream.op.path][stream.op.method].get("responses") or {}
+    responses = (
+        doc.data["paths"][stream.op.path][stream.op.method].get("responses") or {}
+    )
     response = doc.source.deref(responses.get(stream.op.response_code) or {})
     links = response.get("links") if isinstance(response, dict) else None
-    return {k: doc.source.deref(v) for k, v in links.items()} if isinstance(links, dict) else {}
+    return (
+        {k: doc.source.deref(v) for k, v in links.items()}
+        if isinstance(links, dict)
+        else {}
+    )
 
 
-def _bind(doc: Document, child: StreamPlan, parent: StreamPlan, wanted: list[str]) -> dict[str, tuple[str, str, str]]:
+def _bind(
+    doc: Document, child: StreamPlan, parent: StreamPlan, wanted: list[str]
+) -> dict[str, tuple[str, str, str]]:
     """param -> (context key, parent field or JSONPath, how it was found)."""
     fields = doc.schemas.properties(parent.item_schema)
     linked = _linked(doc, child, [parent])
@@ -151,8 +179,16 @@ def _bind(doc: Document, child: StreamPlan, parent: StreamPlan, wanted: list[str
         key = param if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", param) else snake(param)
         expression = link_params.get(param)
         if expression and (source := _pointer_field(expression)):
-            key = key if param in path_params(child.op.path) else snake(source.replace(".", "_"))
-            out[param] = (key, source if "." not in source else f"$.{source}", "link in the document")
+            key = (
+                key
+                if param in path_params(child.op.path)
+                else snake(source.replace(".", "_"))
+            )
+            out[param] = (
+                key,
+                source if "." not in source else f"$.{source}",
+                "link in the document",
+            )
             continue
         if param in parent_own:
             own = snake(param)
@@ -170,7 +206,9 @@ def _pointer_field(expression: str) -> str | None:
     match = re.fullmatch(r"\$response\.body#(/.*)", expression.strip())
     if not match:
         return None
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in match.group(1).split("/")[1:]]
+    parts = [
+        p.replace("~1", "/").replace("~0", "~") for p in match.group(1).split("/")[1:]
+    ]
     while parts and (parts[0].isdigit() or parts[0] == "*"):
         parts = parts[1:]
     return ".".join(parts) or None

@@ -150,7 +150,9 @@ class Schemas:
             out["properties"] = {}
         return out
 
-    def convert(self, schema: JSON, depth: int = 0, seen: frozenset[str] = frozenset()) -> Schema:
+    def convert(
+        self, schema: JSON, depth: int = 0, seen: frozenset[str] = frozenset()
+    ) -> Schema:
         """``schema`` in the spec's draft-07 subset (see the module docstring)."""
         if schema is True or schema is None:
             return {}

@@ -49,10 +49,14 @@ def render_spec(plan: ImportPlan, spec_name: str = "spec.yaml") -> dict[str, str
     )
     for key in ("base_url", "authentication"):
         if key in top and key in plan.why:
-            top.yaml_set_comment_before_after_key(key, before=_text(plan.why[key].comment()), indent=0)
+            top.yaml_set_comment_before_after_key(
+                key, before=_text(plan.why[key].comment()), indent=0
+            )
     if "parameters" in top:
         for index, param in enumerate(plan.parameters):
-            top["parameters"].yaml_set_comment_before_after_key(index, before=_text(param.why.comment()), indent=2)
+            top["parameters"].yaml_set_comment_before_after_key(
+                index, before=_text(param.why.comment()), indent=2
+            )
     for index, stream in enumerate(plan.streams):
         item = top["streams"][index]
         _stream_comments(top["streams"], index, item, stream)
@@ -84,21 +88,29 @@ def _text(comment: str, width: int = 96) -> str:
     return "\n".join(lines)
 
 
-def _stream_comments(seq: CommentedSeq, index: int, item: CommentedMap, stream: StreamPlan) -> None:
+def _stream_comments(
+    seq: CommentedSeq, index: int, item: CommentedMap, stream: StreamPlan
+) -> None:
     head = [stream.why["stream"].comment()]
     if "selected" in stream.why:
         head.append(stream.why["selected"].comment())
     if stream.verified != "not run":
         head.append(f"verify: {stream.verified}")
     head.extend(f"corrected by --verify: {c}" for c in stream.corrections)
-    seq.yaml_set_comment_before_after_key(index, before="\n".join(_text(h) for h in head), indent=2)
+    seq.yaml_set_comment_before_after_key(
+        index, before="\n".join(_text(h) for h in head), indent=2
+    )
     for key, why_key in _STREAM_KEYS:
         if key in item and why_key in stream.why:
-            item.yaml_set_comment_before_after_key(key, before=_text(stream.why[why_key].comment()), indent=4)
+            item.yaml_set_comment_before_after_key(
+                key, before=_text(stream.why[why_key].comment()), indent=4
+            )
     notes = [stream.why[k].comment() for k in stream.why if k.startswith("param:")]
     for key in ("query_params", "headers"):
         if key in item and notes:
-            item.yaml_set_comment_before_after_key(key, before="\n".join(_text(n) for n in notes), indent=4)
+            item.yaml_set_comment_before_after_key(
+                key, before="\n".join(_text(n) for n in notes), indent=4
+            )
             break
     if "schema" in item:
         item.yaml_set_comment_before_after_key(
@@ -110,7 +122,11 @@ def _replace_key(item: CommentedMap, old: str, new: str, value: str) -> None:
     position = list(item).index(old)
     del item[old]
     item.insert(position, new, value)
-    item.yaml_set_comment_before_after_key(new, before="the response item schema, $refs inlined, in its own file [sure]", indent=4)
+    item.yaml_set_comment_before_after_key(
+        new,
+        before="the response item schema, $refs inlined, in its own file [sure]",
+        indent=4,
+    )
 
 
 def _commented(value: JSON) -> JSON:
@@ -119,7 +135,9 @@ def _commented(value: JSON) -> JSON:
         out = CommentedMap()
         for key, item in value.items():
             out[key] = _commented(item)
-        if value and all(not isinstance(v, (dict, list)) or _small_list(v) for v in value.values()):
+        if value and all(
+            not isinstance(v, (dict, list)) or _small_list(v) for v in value.values()
+        ):
             flow = json.dumps(value, separators=(", ", ": "))
             if len(flow) <= _FLOW_CHARS:
                 out.fa.set_flow_style()
@@ -133,7 +151,11 @@ def _commented(value: JSON) -> JSON:
 
 
 def _small_list(value: JSON) -> bool:
-    return isinstance(value, list) and all(isinstance(v, (str, int, float, bool)) for v in value) and len(json.dumps(value)) <= 60
+    return (
+        isinstance(value, list)
+        and all(isinstance(v, (str, int, float, bool)) for v in value)
+        and len(json.dumps(value)) <= 60
+    )
 
 
 def _skipped_block(plan: ImportPlan) -> str:
@@ -155,7 +177,13 @@ def pagination_text(stream: StreamPlan) -> str:
     if not paging:
         return "none"
     kind = str(paging["type"])
-    detail = paging.get("attribute") or paging.get("param") or paging.get("offset_param") or paging.get("next_url") or ""
+    detail = (
+        paging.get("attribute")
+        or paging.get("param")
+        or paging.get("offset_param")
+        or paging.get("next_url")
+        or ""
+    )
     return f"{kind}({detail})" if detail else kind
 
 
@@ -171,8 +199,19 @@ def summary_table(plan: ImportPlan) -> str:
     """The streams as a text table: stream, path, pagination, incremental, verified."""
     rows = [("stream", "path", "pagination", "incremental", "verified")]
     for stream in plan.streams:
-        rows.append((stream.id, f"{stream.method} {stream.path}", pagination_text(stream), incremental_text(stream), stream.verified))
+        rows.append(
+            (
+                stream.id,
+                f"{stream.method} {stream.path}",
+                pagination_text(stream),
+                incremental_text(stream),
+                stream.verified,
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
