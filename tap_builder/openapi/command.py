@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -52,6 +53,7 @@ def add_parser(commands: t.Any) -> None:  # noqa: ANN401 (argparse's private sub
         action="store_true",
         help="fetch $refs that point to other hosts",
     )
+    openapi.add_argument("--tap-id", dest="tap_id", help="tap id (default from info.title)")
     openapi.add_argument("--force", action="store_true", help="overwrite the spec file")
 
 
@@ -66,6 +68,11 @@ def run(
     plan = import_openapi(
         args.source, select=args.select or (), remote_refs=args.remote_refs
     )
+    if args.tap_id:
+        if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", args.tap_id):
+            msg = f"--tap-id {args.tap_id!r} must be lowercase words joined by hyphens"
+            raise ImportError_(msg)
+        plan.tap_id = args.tap_id
     if not plan.streams:
         for skipped in plan.skipped:
             print(f"not mapped: {skipped.label}: {skipped.reason}", file=sys.stderr)

@@ -199,7 +199,7 @@ class Schemas:
         if kinds:
             if _nullable(schema) and "null" not in kinds:
                 kinds.append("null")
-            out["type"] = kinds[0] if len(kinds) == 1 else kinds
+            out = {"type": kinds[0] if len(kinds) == 1 else kinds, **out}
         fmt = schema.get("format")
         if fmt in _KEPT_FORMATS and "string" in kinds:
             out["format"] = fmt
