@@ -165,11 +165,11 @@ def _preview(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from tap_builder.openapi import command
-    from tap_builder.openapi.source import ImportError_
+    from tap_builder.openapi.source import DocumentError
 
     try:
         return command.run(args, _read_json)
-    except ImportError_ as exc:
+    except DocumentError as exc:
         raise UserError(str(exc)) from None
 
 

@@ -64,42 +64,85 @@ def _params_ok(stream: Any, truth: dict[str, Any]) -> tuple[bool, str]:
     problems = []
     size = truth.get("page_size_param")
     if kind in ("page", "offset", "token", "cursor"):
-        param = paging.get("attribute") or paging.get("offset_param") or paging.get("param")
+        param = (
+            paging.get("attribute") or paging.get("offset_param") or paging.get("param")
+        )
         if param not in request:
             problems.append(f"param {param} not in {sorted(request)}")
     if kind in ("token",):
-        field = str(paging.get("next_cursor") or paging.get("next_offset_selector") or "")
+        field = str(
+            paging.get("next_cursor") or paging.get("next_offset_selector") or ""
+        )
         if truth.get("token_field") and field != f"$.{truth['token_field']}":
             problems.append(f"token {field} != $.{truth['token_field']}")
-    if kind == "next_url" and truth.get("next_field"):
-        if paging.get("next_url") != f"$.{truth['next_field']}":
-            problems.append(f"next {paging.get('next_url')} != $.{truth['next_field']}")
-    if size and kind != "none":
-        if size not in sent and paging.get("limit_param") != size:
-            problems.append(f"page size {size} not sent")
+    next_field = f"$.{truth.get('next_field')}"
+    if (
+        kind == "next_url"
+        and truth.get("next_field")
+        and paging["next_url"] != next_field
+    ):
+        problems.append(f"next {paging.get('next_url')} != {next_field}")
+    sent_size = size in sent or paging.get("limit_param") == size
+    if size and kind != "none" and not sent_size:
+        problems.append(f"page size {size} not sent")
     return not problems, "; ".join(problems)
 
 
 def evaluate(document: str) -> list[Row]:
-    truth = json.loads((SHARED / document).with_suffix("").with_suffix(".truth.json").read_text()) if False else json.loads(_truth_path(document).read_text())
+    truth = json.loads(_truth_path(document).read_text())
     plan = import_openapi(str(SHARED / document))
     by_path = {s.op.path: s for s in plan.streams if s.method == "GET"}
     rows = []
     for endpoint in truth["endpoints"]:
         stream = by_path.get(endpoint["path"])
         if stream is None:
-            reason = next((s.reason for s in plan.skipped if s.label.split(" ")[1] == endpoint["path"]), "not found")
-            rows.append(Row(document, endpoint["stream"], endpoint["path"], False, False, False, False, f"not mapped: {reason}"))
+            reason = next(
+                (
+                    s.reason
+                    for s in plan.skipped
+                    if s.label.split(" ")[1] == endpoint["path"]
+                ),
+                "not found",
+            )
+            rows.append(
+                Row(
+                    document,
+                    endpoint["stream"],
+                    endpoint["path"],
+                    False,
+                    False,
+                    False,
+                    False,
+                    f"not mapped: {reason}",
+                )
+            )
             continue
         pg = endpoint["pagination"]
         accepted = set(pg.get("accept") or [pg["type"]])
         records = stream.selector == endpoint["records_path"]
         kind = kind_of(stream)
         paging = kind in accepted
-        params, detail = _params_ok(stream, pg) if paging else (False, f"pagination {kind} not in {sorted(accepted)}")
+        params, detail = (
+            _params_ok(stream, pg)
+            if paging
+            else (False, f"pagination {kind} not in {sorted(accepted)}")
+        )
         if not records:
-            detail = f"selector {stream.selector} != {endpoint['records_path']}; {detail}"
-        rows.append(Row(document, endpoint["stream"], endpoint["path"], True, records, paging, params, detail))
+            detail = (
+                f"selector {stream.selector} != {endpoint['records_path']}; {detail}"
+            )
+        rows.append(
+            Row(
+                document,
+                endpoint["stream"],
+                endpoint["path"],
+                True,
+                records,
+                paging,
+                params,
+                detail,
+            )
+        )
     return rows
 
 
@@ -110,8 +153,12 @@ def _truth_path(document: str) -> Path:
 
 def table(rows: list[Row]) -> str:
     """The Markdown accuracy table: per document and overall."""
+    header = (
+        "| document | truth endpoints | mapped | records path | pagination type "
+        "| type and parameters | right |"
+    )
     lines = [
-        "| document | truth endpoints | mapped | records path | pagination type | type and parameters | right |",
+        header,
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     groups = [(d, [r for r in rows if r.document == d]) for d in DOCUMENTS]
@@ -119,11 +166,16 @@ def table(rows: list[Row]) -> str:
     for name, group in groups:
         n = len(group)
         right = sum(r.right for r in group)
-        lines.append(
-            f"| {name if name.startswith('*') else '`' + name + '`'} | {n} | {sum(r.mapped for r in group)} | "
-            f"{sum(r.records for r in group)} | {sum(r.pagination for r in group)} | "
-            f"{sum(r.pagination and r.params for r in group)} | {right} ({100 * right / n:.0f}%) |"
-        )
+        shown = name if name.startswith("*") else f"`{name}`"
+        counts = [
+            n,
+            sum(r.mapped for r in group),
+            sum(r.records for r in group),
+            sum(r.pagination for r in group),
+            sum(r.pagination and r.params for r in group),
+        ]
+        cells = " | ".join(str(c) for c in counts)
+        lines.append(f"| {shown} | {cells} | {right} ({100 * right / n:.0f}%) |")
     return "\n".join(lines)
 
 

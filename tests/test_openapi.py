@@ -18,7 +18,7 @@ from tap_builder.demo import DemoServer
 from tap_builder.openapi import import_openapi, render_spec
 from tap_builder.openapi.incremental import example_format
 from tap_builder.openapi.schemas import Schemas
-from tap_builder.openapi.source import ImportError_, Source
+from tap_builder.openapi.source import DocumentError, Source
 from tests import openapi_accuracy
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,7 +30,9 @@ def accuracy_rows() -> list[openapi_accuracy.Row]:
     return openapi_accuracy.all_rows()
 
 
-def test_truth_accuracy_meets_the_target(accuracy_rows: list[openapi_accuracy.Row]) -> None:
+def test_truth_accuracy_meets_the_target(
+    accuracy_rows: list[openapi_accuracy.Row],
+) -> None:
     """At least 90% of the truth endpoints are right, over all four documents."""
     assert len(accuracy_rows) == 41
     right = sum(row.right for row in accuracy_rows)
@@ -40,7 +42,9 @@ def test_truth_accuracy_meets_the_target(accuracy_rows: list[openapi_accuracy.Ro
         assert any(r.document == document for r in accuracy_rows)
 
 
-def test_readme_shows_the_accuracy_table(accuracy_rows: list[openapi_accuracy.Row]) -> None:
+def test_readme_shows_the_accuracy_table(
+    accuracy_rows: list[openapi_accuracy.Row],
+) -> None:
     """The README's table is what the accuracy script prints now."""
     assert openapi_accuracy.table(accuracy_rows) in README.read_text(encoding="utf-8")
 
@@ -68,7 +72,9 @@ def test_import_command_writes_a_commented_spec(
 ) -> None:
     """The clinic document: table on stdout, spec with comments, parents linked."""
     spec = tmp_path / "clinic.yaml"
-    code = main(["import", "openapi", _served(demo_server, "/clinic/v1"), "-o", str(spec)])
+    code = main(
+        ["import", "openapi", _served(demo_server, "/clinic/v1"), "-o", str(spec)]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "medical_forms  GET /clients/{client_id}/medical-forms" in out
@@ -87,9 +93,14 @@ def test_existing_spec_is_not_overwritten(
     """Without --force an existing file stays as it was."""
     spec = tmp_path / "spec.yaml"
     spec.write_text("mine\n", encoding="utf-8")
-    code = main(["import", "openapi", _served(demo_server, "/aircall/v1"), "-o", str(spec)])
+    code = main(
+        ["import", "openapi", _served(demo_server, "/aircall/v1"), "-o", str(spec)]
+    )
     assert code == 1
-    assert capsys.readouterr().err == f"error: {spec} exists; use --force to overwrite it\n"
+    assert (
+        capsys.readouterr().err
+        == f"error: {spec} exists; use --force to overwrite it\n"
+    )
     assert spec.read_text(encoding="utf-8") == "mine\n"
 
 
@@ -115,7 +126,9 @@ def test_bad_documents_fail_with_one_line(
     assert not out.exists()
 
 
-def test_verify_needs_a_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_needs_a_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """--verify without --config is refused before anything is read."""
     code = main(["import", "openapi", "missing.yaml", "--verify"])
     assert code == 1
@@ -146,7 +159,7 @@ def test_remote_refs_are_not_fetched(tmp_path: Path) -> None:
     }
     source = tmp_path / "doc.json"
     source.write_text(json.dumps(doc), encoding="utf-8")
-    with pytest.raises(ImportError_, match="fetched only with --remote-refs"):
+    with pytest.raises(DocumentError, match="fetched only with --remote-refs"):
         import_openapi(str(source))
 
 
@@ -169,8 +182,12 @@ def test_verify_reports_corrections_for_a_wrong_document(
         "corrected tags: pagination none -> link_header (the response sends "
         'Link: rel="next", which the document does not mention)'
     ) in out
-    assert re.search(r"tags +GET /tags +link_header +- +corrected: 6 records, 2 pages", out)
-    assert re.search(r"events .* yes: 4 records, 2 pages, key unique, next page differs", out)
+    assert re.search(
+        r"tags +GET /tags +link_header +- +corrected: 6 records, 2 pages", out
+    )
+    assert re.search(
+        r"events .* yes: 4 records, 2 pages, key unique, next page differs", out
+    )
     text = spec.read_text(encoding="utf-8")
     assert "# corrected by --verify: records_selector $.data[*] -> $.tags[*]" in text
     connector = validate_spec(load_spec(spec))
@@ -190,14 +207,19 @@ def test_schema_conversion_handles_nullable_oneof_allof_and_cycles() -> None:
             "schemas": {
                 "Node": {
                     "type": "object",
-                    "properties": {"id": {"type": "integer"}, "child": {"$ref": "#/components/schemas/Node"}},
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "child": {"$ref": "#/components/schemas/Node"},
+                    },
                 },
                 "Base": {"type": "object", "properties": {"id": {"type": "string"}}},
             }
         }
     }
     schemas = Schemas(_source(doc))
-    assert schemas.convert({"type": "string", "nullable": True, "format": "date-time"}) == {
+    assert schemas.convert(
+        {"type": "string", "nullable": True, "format": "date-time"}
+    ) == {
         "type": ["string", "null"],
         "format": "date-time",
     }
@@ -205,7 +227,12 @@ def test_schema_conversion_handles_nullable_oneof_allof_and_cycles() -> None:
         "type": ["string", "integer"]
     }
     merged = schemas.convert(
-        {"allOf": [{"$ref": "#/components/schemas/Base"}, {"properties": {"n": {"type": "number"}}}]}
+        {
+            "allOf": [
+                {"$ref": "#/components/schemas/Base"},
+                {"properties": {"n": {"type": "number"}}},
+            ]
+        }
     )
     assert merged["properties"] == {"id": {"type": "string"}, "n": {"type": "number"}}
     node = schemas.record_schema({"$ref": "#/components/schemas/Node"})

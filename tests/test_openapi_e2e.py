@@ -18,7 +18,13 @@ import pytest
 from tap_builder import load_spec, validate_spec
 from tap_builder.cli import main
 from tap_builder.commands.preview import run_stream
-from tap_builder.demo import API_PREFIXES, DEMO_SETTINGS, DEMO_SPECS, DemoServer, demo_config
+from tap_builder.demo import (
+    API_PREFIXES,
+    DEMO_SETTINGS,
+    DEMO_SPECS,
+    DemoServer,
+    demo_config,
+)
 from tests.e2e import SAMPLES, InstalledTap, install_taps
 
 pytestmark = pytest.mark.slow
@@ -34,7 +40,12 @@ IMPORTED_SETTINGS: dict[str, dict[str, Any]] = {
     "lab": {"access_token": DEMO_SETTINGS["lab"]["token"]},
 }
 #: Lab streams the document describes, and their ids in sample_specs/features/lab.yaml.
-LAB_STREAMS = {"/events": "events", "/articles": "articles", "/tags": "tags", "/reports": "reports_has_more"}
+LAB_STREAMS = {
+    "/events": "events",
+    "/articles": "articles",
+    "/tags": "tags",
+    "/reports": "reports_has_more",
+}
 
 
 def _api_url(server: DemoServer, stem: str) -> str:
@@ -69,7 +80,10 @@ def _sorted(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _imported_records(
-    stem: str, imported: dict[str, tuple[Path, InstalledTap]], server: DemoServer, tmp_path: Path
+    stem: str,
+    imported: dict[str, tuple[Path, InstalledTap]],
+    server: DemoServer,
+    tmp_path: Path,
 ) -> tuple[dict[str, str], Any]:
     spec, tap = imported[stem]
     config = {**IMPORTED_SETTINGS[stem], "api_url": _api_url(server, stem)}
@@ -89,17 +103,23 @@ def test_imported_tap_syncs_the_sample_records(
 ) -> None:
     """Import -> generate -> install -> sync equals the hand-written spec's sync."""
     by_path, run = _imported_records(stem, imported, demo_server, tmp_path)
-    reference = sample_tap(stem).run(config=demo_config(stem, demo_server.url), workdir=tmp_path)
+    reference = sample_tap(stem).run(
+        config=demo_config(stem, demo_server.url), workdir=tmp_path
+    )
     assert reference.returncode == 0, reference.stderr[-3000:]
     sample = validate_spec(load_spec(SAMPLES / f"{stem}.yaml")).spec
     for stream in sample.streams:
         expected = reference.records(stream.id)
         assert expected, stream.id
-        assert _sorted(run.records(by_path[stream.path])) == _sorted(expected), stream.id
+        assert _sorted(run.records(by_path[stream.path])) == _sorted(expected), (
+            stream.id
+        )
 
 
 def test_corrected_lab_import_syncs_the_feature_records(
-    imported: dict[str, tuple[Path, InstalledTap]], demo_server: DemoServer, tmp_path: Path
+    imported: dict[str, tuple[Path, InstalledTap]],
+    demo_server: DemoServer,
+    tmp_path: Path,
 ) -> None:
     """The lab import, corrected by --verify, syncs what features/lab.yaml does."""
     by_path, run = _imported_records("lab", imported, demo_server, tmp_path)

@@ -46,6 +46,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from types import ModuleType, SimpleNamespace
 
+    from requests import Response
     from singer_sdk import RESTStream, Tap
     from singer_sdk.pagination import BaseAPIPaginator
 
@@ -127,7 +128,7 @@ class PreviewResult:
     schema: dict[str, t.Any] = field(default_factory=dict)
     replication_key: str | None = None
     #: The target stream's HTTP responses as they came (never printed).
-    responses: list[requests.Response] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)
 
     @property
     def dropped_fields(self) -> list[str]:

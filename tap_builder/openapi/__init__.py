@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from tap_builder.openapi.importer import import_openapi
 from tap_builder.openapi.model import ImportPlan, StreamPlan
-from tap_builder.openapi.source import ImportError_ as OpenAPIImportError
+from tap_builder.openapi.source import DocumentError as OpenAPIImportError
 from tap_builder.openapi.writer import render_spec, summary_table
 
 __all__ = [

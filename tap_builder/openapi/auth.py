@@ -24,7 +24,8 @@ if t.TYPE_CHECKING:
 JSON = t.Any
 
 _NO_PASSWORD = re.compile(
-    r"(no|without( a)?|empty|blank) password|password (is )?(empty|blank|not (needed|required))"
+    r"(no|without( a)?|empty|blank) password"
+    r"|password (is )?(empty|blank|not (needed|required))"
     r"|as the (basic[- ]auth )?user ?name",
     re.I,
 )
@@ -142,7 +143,8 @@ def _api_key(name: str, scheme: dict[str, JSON], text: str) -> AuthPlan:
 def _basic(name: str, text: str) -> AuthPlan:
     if _NO_PASSWORD.search(text):
         why = Why(
-            f"security scheme {name}: HTTP Basic, the key as user name and no password (its description says so)",
+            f"security scheme {name}: HTTP Basic, the key as user name and no "
+            "password (its description says so)",
             "likely",
         )
         block = {"type": "basic", "username": "{config.api_key}"}
@@ -184,7 +186,8 @@ def _oauth2(
     credentials = flows.get("clientCredentials")
     if isinstance(credentials, dict) and credentials.get("tokenUrl"):
         why = Why(
-            f"security scheme {name}: OAuth2 client credentials, token URL from the flow",
+            f"security scheme {name}: OAuth2 client credentials, token URL "
+            "from the flow",
             "sure",
         )
         block: dict[str, JSON] = {
@@ -202,7 +205,8 @@ def _oauth2(
     if isinstance(code, dict) and (code.get("refreshUrl") or code.get("tokenUrl")):
         token_url = str(code.get("refreshUrl") or code.get("tokenUrl"))
         why = Why(
-            f"security scheme {name}: OAuth2 authorization code; the tap renews a refresh "
+            f"security scheme {name}: OAuth2 authorization code; the tap "
+            "renews a refresh "
             "token obtained once through that flow",
             "likely",
         )

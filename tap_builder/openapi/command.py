@@ -1,4 +1,4 @@
-"""The ``tap-builder import openapi`` command: import, verify, write, validate, report."""
+"""``tap-builder import openapi``: import, verify, write, validate, report."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ import typing as t
 from pathlib import Path
 
 from tap_builder.openapi.importer import import_openapi
-from tap_builder.openapi.source import ImportError_
+from tap_builder.openapi.source import DocumentError
 from tap_builder.openapi.writer import render_spec, summary_table
 from tap_builder.spec.loader import load_spec
 from tap_builder.spec.validation import validate_spec
 
 if t.TYPE_CHECKING:
     import argparse
+
+    from tap_builder.openapi.model import ImportPlan
 
 
 def add_parser(commands: t.Any) -> None:  # noqa: ANN401 (argparse's private subparsers type)
@@ -46,24 +48,27 @@ def add_parser(commands: t.Any) -> None:  # noqa: ANN401 (argparse's private sub
     openapi.add_argument(
         "--verify",
         action="store_true",
-        help="run each stream against the live API (one or two pages) and correct the guesses",
+        help="run each stream against the live API (one or two pages) and "
+        "correct the guesses",
     )
     openapi.add_argument(
         "--remote-refs",
         action="store_true",
         help="fetch $refs that point to other hosts",
     )
-    openapi.add_argument("--tap-id", dest="tap_id", help="tap id (default from info.title)")
+    openapi.add_argument(
+        "--tap-id", dest="tap_id", help="tap id (default from info.title)"
+    )
     openapi.add_argument("--force", action="store_true", help="overwrite the spec file")
 
 
 def run(
     args: argparse.Namespace, read_config: t.Callable[[str, str], dict[str, t.Any]]
 ) -> int:
-    """Run the command; returns the exit code (user errors raise ImportError_)."""
+    """Run the command; returns the exit code (user errors raise DocumentError)."""
     if args.verify and not args.config:
         msg = "--verify needs --config CONFIG (the settings the tap would use)"
-        raise ImportError_(msg)
+        raise DocumentError(msg)
     config = read_config(args.config, "config") if args.config else None
     plan = import_openapi(
         args.source, select=args.select or (), remote_refs=args.remote_refs
@@ -71,17 +76,17 @@ def run(
     if args.tap_id:
         if not re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", args.tap_id):
             msg = f"--tap-id {args.tap_id!r} must be lowercase words joined by hyphens"
-            raise ImportError_(msg)
+            raise DocumentError(msg)
         plan.tap_id = args.tap_id
     if not plan.streams:
         for skipped in plan.skipped:
             print(f"not mapped: {skipped.label}: {skipped.reason}", file=sys.stderr)
         msg = f"no operation of {args.source} lists records; nothing written"
-        raise ImportError_(msg)
+        raise DocumentError(msg)
     target = Path(args.output) if args.output else Path(f"{plan.tap_id}.yaml")
     if target.exists() and not args.force:
         msg = f"{target} exists; use --force to overwrite it"
-        raise ImportError_(msg)
+        raise DocumentError(msg)
     for warning in plan.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.verify and config is not None:
@@ -89,6 +94,11 @@ def run(
 
         verify_plan(plan, config)
     written = _write(plan, target)
+    _report(plan, target, written)
+    return 0
+
+
+def _report(plan: ImportPlan, target: Path, written: int) -> None:
     print(summary_table(plan))
     for stream in plan.streams:
         for correction in stream.corrections:
@@ -100,18 +110,19 @@ def run(
     ]
     if plan.skipped:
         print(
-            f"not mapped: {len(plan.skipped)} operations ({len(reads)} GET), listed at the end of {target}"
+            f"not mapped: {len(plan.skipped)} operations ({len(reads)} GET), "
+            f"listed at the end of {target}"
         )
         for skipped in reads:
             print(f"  {skipped.label}: {skipped.reason}")
     extra = f" and {written - 1} schema files" if written > 1 else ""
     print(
-        f"wrote {target}{extra} ({len(plan.streams)} streams); next: tap-builder generate {target}"
+        f"wrote {target}{extra} ({len(plan.streams)} streams); "
+        f"next: tap-builder generate {target}"
     )
-    return 0
 
 
-def _write(plan: t.Any, target: Path) -> int:  # noqa: ANN401
+def _write(plan: ImportPlan, target: Path) -> int:
     """Write the spec and its schema files, validated first in a scratch folder."""
     files = render_spec(plan, target.name)
     folder = target.parent

@@ -132,9 +132,11 @@ def records_of(schemas: Schemas, op: Operation) -> Found | str:
         for dotted, item in lists.items():
             leaf = dotted.rsplit(".", 1)[-1]
             if normal(singular(leaf)) in words or leaf in _RECORD_KEYS:
-                why = f"of the response's lists ({', '.join(lists)}), {dotted} is named like the path"
+                names = ", ".join(lists)
+                why = f"of the lists ({names}), {dotted} is named like the path"
                 return _unwrapped(f"$.{dotted}", item, schemas, why)
-        return f"the response holds several lists ({', '.join(lists)}): which one holds the records?"
+        names = ", ".join(lists)
+        return f"the response holds several lists ({names}): which holds the records?"
     return "the response is one object (no list of records in it)"
 
 

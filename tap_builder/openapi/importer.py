@@ -61,7 +61,7 @@ def import_openapi(
         remote_refs: Fetch ``$ref`` s that point to other hosts.
 
     Raises:
-        ImportError_: when the document cannot be read or holds no stream.
+        DocumentError: when the document cannot be read or holds no stream.
     """
     src = load_source(source, remote_refs=remote_refs)
     doc = Document(src)
@@ -90,7 +90,7 @@ def import_openapi(
 
 
 def _name(title: str) -> str:
-    plain = re.sub(r"['’]s\b", "", title)
+    plain = re.sub(r"['\u2019]s\b", "", title)
     words = [
         w
         for w in re.split(r"\s+", plain)
@@ -113,7 +113,7 @@ def _tap_id(title: str) -> str:
         "v2",
         "v3",
     }
-    plain = re.sub(r"['’]s\b", "", title.lower())
+    plain = re.sub(r"['\u2019]s\b", "", title.lower())
     words = [w for w in re.findall(r"[a-z0-9]+", plain) if w not in stop]
     slug = "-".join(words[:3]) or "api"
     return slug if slug[0].isalpha() else f"api-{slug}"
@@ -194,13 +194,14 @@ def _server_url(
         if part.startswith("{") and part.endswith("}"):
             name = part[1:-1]
             setting = _setting_name(name)
-            spec = variables.get(name) if isinstance(variables.get(name), dict) else {}
+            found = variables.get(name)
+            spec: dict[str, JSON] = found if isinstance(found, dict) else {}
             if setting != "api_host":
                 plan.add_parameter(
                     ParamPlan(
                         setting,
                         Why(f"server variable {name}", "sure"),
-                        default=spec.get("default") if spec else None,
+                        default=spec.get("default"),
                         description=str(
                             spec.get("description") or f"The {name} in the API's URL."
                         ),
@@ -325,7 +326,8 @@ def _path(plan: ImportPlan, stream: StreamPlan, bound: dict[str, str]) -> str:
                 ParamPlan(
                     setting,
                     Why(
-                        f"path parameter {name} of {stream.op.path}: no stream lists it",
+                        f"path parameter {name} of {stream.op.path}: "
+                        "no stream lists it",
                         "likely",
                     ),
                     description=(param.description if param else "")[:300]

@@ -134,7 +134,8 @@ def _filter(
         "sure" if stem and normal(field).startswith(stem) else "likely"
     )
     why = Why(
-        f"{param.origin} is a lower bound on a time ({date_format}); it filters the record field {field}",
+        f"{param.origin} is a lower bound on a time ({date_format}); "
+        f"it filters the record field {field}",
         sure,
     )
     return Filter(param, field, date_format, why, as_date_time)
@@ -206,7 +207,7 @@ def example_format(example: str) -> str | None:
     return None
 
 
-def _field(name: str, fields: dict[str, JSON], schemas: Schemas) -> str | None:
+def _field(name: str, fields: dict[str, JSON], schemas: Schemas) -> str | None:  # noqa: C901 (candidates tried in order of preference)
     whole = snake(_LOWER_MARK.sub("", name)).removeprefix("x_")
     if whole in fields and _is_time(schemas, fields[whole], whole):
         return whole

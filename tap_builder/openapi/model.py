@@ -102,8 +102,8 @@ class StreamPlan:
         if self.method != "GET":
             out["method"] = self.method
         if self.primary_key:
-            key = self.primary_key
-            out["primary_key"] = key[0] if len(key) == 1 else list(key)
+            keys = self.primary_key
+            out["primary_key"] = keys[0] if len(keys) == 1 else list(keys)
         if self.parent:
             out["parent_stream"] = self.parent
         for key in ("query_params", "headers"):

@@ -32,7 +32,7 @@ from tap_builder.openapi.schemas import scalar_type
 if t.TYPE_CHECKING:
     from tap_builder.openapi.document import Operation, Param
     from tap_builder.openapi.model import StreamPlan
-    from tap_builder.openapi.schemas import Schemas, Schema
+    from tap_builder.openapi.schemas import Schema, Schemas
 
 JSON = t.Any
 
@@ -130,10 +130,9 @@ def detect(schemas: Schemas, op: Operation, plan: StreamPlan) -> Paging:
         or _undocumented_cursor(fields)
         or Paging()
     )
-    if size and paging.kind not in ("offset",) and paging.pagination is not None:
-        paging.size = size
-        paging.used.add(size[0].name)
-    elif size and paging.pagination is None:
+    if (size and paging.kind not in ("offset",) and paging.pagination is not None) or (
+        size and paging.pagination is None
+    ):
         paging.size = size
         paging.used.add(size[0].name)
     if paging.pagination is not None:
@@ -181,7 +180,10 @@ def size_why(param: Param, value: int) -> Why:
     elif isinstance(schema.get("default"), (int, float)):
         what = "its default"
     else:
-        text = f"page size: {param.origin}; the document gives no maximum or default, {value} is a common one"
+        text = (
+            f"page size: {param.origin}; the document gives no maximum or "
+            f"default, {value} is a common one"
+        )
         return Why(text, "guess")
     return Why(f"page size: {param.origin}, {what}", "sure")
 
@@ -263,7 +265,8 @@ def _offset(params: list[Param], size: tuple[Param, int] | None) -> Paging | Non
             }
             size_text = size_why(limit_param, value)
             why = Why(
-                f"{param.origin} with {limit_param.origin}: offsets grow by the page size ({size_text.text})",
+                f"{param.origin} with {limit_param.origin}: offsets grow by the "
+                f"page size ({size_text.text})",
                 size_text.sure,
             )
             return Paging(

@@ -169,7 +169,7 @@ def _links(doc: Document, stream: StreamPlan) -> dict[str, JSON]:
 def _bind(
     doc: Document, child: StreamPlan, parent: StreamPlan, wanted: list[str]
 ) -> dict[str, tuple[str, str, str]]:
-    """param -> (context key, parent field or JSONPath, how it was found)."""
+    """Param -> (context key, parent field or JSONPath, how it was found)."""
     fields = doc.schemas.properties(parent.item_schema)
     linked = _linked(doc, child, [parent])
     link_params = linked[1] if linked else {}

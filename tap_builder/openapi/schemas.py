@@ -37,7 +37,7 @@ class Schemas:
     # Walking (for discovery and detection)
     # ------------------------------------------------------------------ #
 
-    def variants(self, schema: JSON, depth: int = 0) -> list[Schema]:
+    def variants(self, schema: JSON, depth: int = 0) -> list[Schema]:  # noqa: C901 (oneOf, anyOf and allOf in one walk)
         """The concrete alternatives of ``schema``: refs followed, allOf merged."""
         node = self.source.deref(schema)
         if not isinstance(node, dict) or depth > _MAX_DEPTH:
@@ -226,7 +226,7 @@ def _kinds(schema: Schema) -> list[str]:
     return [kind] if isinstance(kind, str) else []
 
 
-def _union(parts: list[Schema], *, nullable: bool = False) -> Schema:
+def _union(parts: list[Schema], *, nullable: bool = False) -> Schema:  # noqa: C901 (one pass over every variant)
     """One schema any of ``parts`` fits: union of types and of properties."""
     kinds: list[str] = []
     props: dict[str, Schema] = {}

@@ -36,7 +36,7 @@ FETCH_TIMEOUT = 30.0
 MAX_WARNINGS = 10
 
 
-class ImportError_(Exception):  # noqa: N801 (ImportError is a builtin)
+class DocumentError(Exception):
     """The document cannot be imported; the message is one line for the user."""
 
 
@@ -65,7 +65,7 @@ def parse_text(text: str, where: str) -> JSON:
         line = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not JSON or YAML"
         msg = f"{where} is neither JSON nor YAML: {problem}{line}"
-        raise ImportError_(msg) from None
+        raise DocumentError(msg) from None
 
 
 def is_url(source: str) -> bool:
@@ -79,18 +79,18 @@ def fetch_url(url: str) -> str:
         with requests.get(url, timeout=FETCH_TIMEOUT, stream=True) as response:
             if response.status_code >= 400:
                 msg = f"{url} answered HTTP {response.status_code}"
-                raise ImportError_(msg)
+                raise DocumentError(msg)
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_content(65536):
                 size += len(chunk)
                 if size > MAX_DOCUMENT_BYTES:
                     msg = f"{url} is larger than {MAX_DOCUMENT_BYTES:,} bytes"
-                    raise ImportError_(msg)
+                    raise DocumentError(msg)
                 chunks.append(chunk)
     except requests.RequestException as exc:
         msg = f"cannot fetch {url}: {type(exc).__name__}"
-        raise ImportError_(msg) from None
+        raise DocumentError(msg) from None
     return b"".join(chunks).decode("utf-8", "replace")
 
 
@@ -100,14 +100,14 @@ def read_file(path: Path) -> str:
         size = path.stat().st_size
         if size > MAX_DOCUMENT_BYTES:
             msg = f"{path} is larger than {MAX_DOCUMENT_BYTES:,} bytes"
-            raise ImportError_(msg)
+            raise DocumentError(msg)
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         msg = f"cannot read {path}: {exc.strerror or exc}"
-        raise ImportError_(msg) from None
+        raise DocumentError(msg) from None
     except UnicodeDecodeError:
         msg = f"{path} is not UTF-8 text"
-        raise ImportError_(msg) from None
+        raise DocumentError(msg) from None
 
 
 @dataclass
@@ -140,27 +140,27 @@ class Source:
         """Fetch a referenced document: local files near a local one, URLs if asked."""
         if is_url(uri):
             if not self.remote_refs:
-                raise NoSuchResource(ref=uri)
+                raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
             return Resource.opaque(parse_text(fetch_url(uri), uri))
         if uri.startswith("file://") and self.uri.startswith("file://"):
             path = Path(urlsplit(uri).path)
             home = Path(urlsplit(self.uri).path).parent
             if path.resolve().is_relative_to(home.resolve()):
                 return Resource.opaque(parse_text(read_file(path), str(path)))
-        raise NoSuchResource(ref=uri)
+        raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
     def deref(self, node: JSON, depth: int = 0) -> JSON:
         """``node`` with its own ``$ref`` chain followed (nested refs stay)."""
         while isinstance(node, dict) and isinstance(node.get("$ref"), str):
             if depth > 50:
                 msg = f"$ref chain too long at {node['$ref']}"
-                raise ImportError_(msg)
+                raise DocumentError(msg)
             node = self.lookup(node["$ref"])
             depth += 1
         return node
 
     def lookup(self, ref: str) -> JSON:
-        """The value a ``$ref`` points to; unresolvable refs raise ImportError_."""
+        """The value a ``$ref`` points to; unresolvable refs raise DocumentError."""
         try:
             return self.resolver.lookup(ref).contents
         except (Unresolvable, NoSuchResource):
@@ -171,14 +171,14 @@ class Source:
                 else "it cannot be resolved"
             )
             msg = f"$ref {ref!r}: {why}"
-            raise ImportError_(msg) from None
+            raise DocumentError(msg) from None
 
 
 def load_source(source: str, *, remote_refs: bool = False) -> Source:
     """Read, parse and check a document given as a file name or an http(s) URL.
 
     Raises:
-        ImportError_: when it cannot be read, parsed, or is not OpenAPI/Swagger.
+        DocumentError: when it cannot be read, parsed, or is not OpenAPI/Swagger.
     """
     if is_url(source):
         text, uri = fetch_url(source), source
@@ -189,11 +189,14 @@ def load_source(source: str, *, remote_refs: bool = False) -> Source:
     if not isinstance(data, dict) or not (
         "openapi" in data or str(data.get("swagger", "")).startswith("2")
     ):
-        msg = f"{source} is not an OpenAPI 3 or Swagger 2.0 document (no openapi/swagger key)"
-        raise ImportError_(msg)
+        msg = (
+            f"{source} is not an OpenAPI 3 or Swagger 2.0 document "
+            "(no openapi/swagger key)"
+        )
+        raise DocumentError(msg)
     if not isinstance(data.get("paths"), dict):
         msg = f"{source} has no paths"
-        raise ImportError_(msg)
+        raise DocumentError(msg)
     found = Source(data=data, uri=uri, remote_refs=remote_refs)
     if not remote_refs and any(is_url(urljoin(uri, ref)) for ref in _refs(data)):
         # The validator would fetch them: it runs only when that is allowed.
@@ -230,7 +233,7 @@ def validation_warnings(data: dict[str, JSON], uri: str) -> list[str]:
             errors.append(error)
             if len(errors) > MAX_WARNINGS:
                 break
-    except Exception as exc:  # noqa: BLE001 (a validator crash must not stop the import)
+    except Exception as exc:
         return [f"the document could not be fully validated ({type(exc).__name__})"]
     lines = []
     for error in errors[:MAX_WARNINGS]:

@@ -174,7 +174,8 @@ def _fix_selector(stream: StreamPlan, result: PreviewResult) -> bool:
 
         stream.schema = infer_schema(records)
         stream.corrections.append(
-            "schema inferred from the live records (the documented one names none of their fields)"
+            "schema inferred from the live records "
+            "(the documented one names none of their fields)"
         )
         if stream.primary_key and not set(stream.primary_key) <= seen:
             stream.primary_key = ["id"] if "id" in seen else []
@@ -217,7 +218,8 @@ def _fix_link_header(stream: StreamPlan, result: PreviewResult) -> bool:
     stream.pagination = {"type": "link_header"}
     stream.kind = "link_header"
     stream.corrections.append(
-        f'pagination {old} -> link_header (the response sends Link: rel="next", which the document does not mention)'
+        f'pagination {old} -> link_header (the response sends Link: rel="next", '
+        "which the document does not mention)"
     )
     return True
 
@@ -251,7 +253,10 @@ def _check_pages(stream: StreamPlan, result: PreviewResult) -> str:
     page_one = result.raw_records[:first]
     page_two = result.raw_records[first : first + (own[1].records or 0)]
     if page_two and page_one == page_two:
-        return "failed: the second page repeats the first (the next-page parameter is not honoured)"
+        return (
+            "failed: the second page repeats the first "
+            "(the next-page parameter is not honoured)"
+        )
     return "next page differs"
 
 
@@ -259,7 +264,7 @@ def _check_filter(
     plan: ImportPlan, stream: StreamPlan, config: dict[str, JSON], result: PreviewResult
 ) -> str:
     inc = stream.incremental or {}
-    key = inc.get("replication_key")
+    key = str(inc.get("replication_key"))
     values = [r.get(key) for r in result.records if r.get(key) is not None]
     if not values:
         return "filter not tried (no replication-key values)"
@@ -275,7 +280,8 @@ def _check_filter(
     if check.result is None:
         stream.incremental = None
         stream.corrections.append(
-            f"incremental removed: the API refused {inc.get('param_name')} ({check.failure})"
+            f"incremental removed: the API refused {inc.get('param_name')} "
+            f"({check.failure})"
         )
         return "filter refused"
     return "filter accepted"
