@@ -117,9 +117,13 @@ def _report(plan: ImportPlan, target: Path, written: int) -> None:
             print(f"  {skipped.label}: {skipped.reason}")
     extra = f" and {written - 1} schema files" if written > 1 else ""
     print(
-        f"wrote {target}{extra} ({len(plan.streams)} streams); "
+        f"wrote {target}{extra} ({_count(len(plan.streams), 'stream')}); "
         f"next: tap-builder generate {target}"
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _write(plan: ImportPlan, target: Path) -> int:
