@@ -3,7 +3,7 @@
 Each API in :mod:`tap_builder.demo.apis` serves ``GET <prefix>/openapi.json``
 (no credentials needed), describing its real-world counterpart's base URL,
 security scheme, parameters and response schemas, so that
-``tap-builder import openapi`` can be tested end to end against it. The helpers
+``tap-builder import openapi`` can be tested end to end against it. The functions
 here keep those documents short; they build plain OpenAPI 3 data.
 """
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import sys
@@ -145,8 +144,3 @@ def _write(plan: ImportPlan, target: Path) -> int:
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(scratch / name, destination)
     return len(files)
-
-
-def dumps(value: object) -> str:
-    """JSON for messages."""
-    return json.dumps(value, ensure_ascii=False)

@@ -21,7 +21,7 @@ from tap_builder.openapi.model import (
     snake,
 )
 from tap_builder.openapi.pagination import detect, key_of, size_why
-from tap_builder.openapi.parents import link_parents, path_params
+from tap_builder.openapi.parents import link_parents
 from tap_builder.openapi.source import is_url, join_url, load_source
 
 if t.TYPE_CHECKING:
@@ -419,8 +419,3 @@ def _prune_contexts(
     for stream in streams:
         if stream.parent is not None and stream.parent not in ids:
             stream.parent = None
-
-
-def uses_path_params(stream: StreamPlan) -> bool:
-    """Whether the stream's operation path has parameters."""
-    return bool(path_params(stream.op.path))

@@ -27,7 +27,6 @@ import typing as t
 from dataclasses import dataclass, field
 
 from tap_builder.openapi.model import Why, normal
-from tap_builder.openapi.schemas import scalar_type
 
 if t.TYPE_CHECKING:
     from tap_builder.openapi.document import Operation, Param
@@ -389,8 +388,3 @@ def _stop_conditions(paging: Paging, fields: dict[str, Schema]) -> None:
         paging.why = Why(
             f"{paging.why.text}; stops on {', '.join(found)}", paging.why.sure
         )
-
-
-def param_type(schemas: Schemas, param: Param) -> str:
-    """The spec parameter type for a request parameter."""
-    return scalar_type(schemas, param.schema)

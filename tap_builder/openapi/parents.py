@@ -24,7 +24,7 @@ import typing as t
 from tap_builder.openapi.model import Why, normal, singular, snake
 
 if t.TYPE_CHECKING:
-    from tap_builder.openapi.document import Document, Param
+    from tap_builder.openapi.document import Document
     from tap_builder.openapi.model import StreamPlan
 
 JSON = t.Any
@@ -222,8 +222,3 @@ def _field_for(param: str, fields: dict[str, JSON]) -> str | None:
         if lower.endswith(suffix) and field in fields:
             return field
     return None
-
-
-def parent_param(param: Param) -> bool:
-    """Whether a required query parameter may be bound by a parent."""
-    return param.location == "query" and param.required

@@ -27,7 +27,7 @@ _SCALARS = ("string", "integer", "number", "boolean")
 
 
 class Schemas:
-    """Schema helpers bound to one document's ``$ref`` resolver."""
+    """Schema functions bound to one document's ``$ref`` resolver."""
 
     def __init__(self, source: Source) -> None:
         """Bind to ``source``."""
