@@ -251,3 +251,16 @@ def test_schema_conversion_handles_nullable_oneof_allof_and_cycles() -> None:
 def test_date_format_from_an_example(example: str, fmt: str | None) -> None:
     """The filter's value format is read off its documented example."""
     assert example_format(example) == fmt
+
+
+def test_select_keeps_the_parents_of_selected_streams() -> None:
+    """--select on a child brings its parent, and lists the rest as not selected."""
+    netlify = str(openapi_accuracy.SHARED / "netlify.yml")
+    plan = import_openapi(netlify, select=["*/deploys"])
+    assert [s.id for s in plan.streams] == ["sites", "deploys"]
+    deploys = plan.stream("deploys")
+    assert deploys is not None
+    assert deploys.parent == "sites"
+    assert deploys.path == "/sites/{site_id}/deploys"
+    assert plan.streams[0].child_context == {"site_id": "id"}
+    assert any(s.reason == "not selected (--select)" for s in plan.skipped)
