@@ -163,6 +163,16 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from tap_builder.openapi import command
+    from tap_builder.openapi.source import DocumentError
+
+    try:
+        return command.run(args, _read_json)
+    except DocumentError as exc:
+        raise UserError(str(exc)) from None
+
+
 def _demo_server(args: argparse.Namespace) -> int:
     from tap_builder.demo import DemoServer, FaultPlan
 
@@ -454,6 +464,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="records per stream, as the SDK tests sync them (150)",
     )
     record.set_defaults(handler=_record)
+
+    from tap_builder.openapi.command import add_parser as add_import
+
+    add_import(commands)
+    commands.choices["import"].set_defaults(handler=_import)
 
     server = commands.add_parser(
         "demo-server", help="serve the bundled demo API on 127.0.0.1"

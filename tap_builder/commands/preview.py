@@ -46,6 +46,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from types import ModuleType, SimpleNamespace
 
+    from requests import Response
     from singer_sdk import RESTStream, Tap
     from singer_sdk.pagination import BaseAPIPaginator
 
@@ -126,6 +127,8 @@ class PreviewResult:
     state: dict[str, t.Any] = field(default_factory=dict)
     schema: dict[str, t.Any] = field(default_factory=dict)
     replication_key: str | None = None
+    #: The target stream's HTTP responses as they came (never printed).
+    responses: list[Response] = field(default_factory=list)
 
     @property
     def dropped_fields(self) -> list[str]:
@@ -489,6 +492,7 @@ class _Instruments:
         self.parents = parents
         self.log: list[RequestEntry] = []
         self.raw: list[dict[str, t.Any]] = []
+        self.responses: list[requests.Response] = []
         #: Top-level keys of the target's first response, to explain an empty page.
         self.first_keys: list[str] | None = None
 
@@ -518,6 +522,8 @@ class _Instruments:
     def _on_response(self, stream: t.Any) -> Callable[..., None]:  # noqa: ANN401
         def hook(response: requests.Response, *_: t.Any, **__: t.Any) -> None:  # noqa: ANN401
             request = response.request
+            if stream.name == self.target:
+                self.responses.append(response)
             if stream.name == self.target and self.first_keys is None:
                 self.first_keys = _top_level_keys(response)
             self.log.append(
@@ -756,6 +762,7 @@ def _result(
     result = PreviewResult(stream=stream_id, replication_key=stream.replication_key)
     result.requests = instruments.log
     result.raw_records = instruments.raw
+    result.responses = instruments.responses
     for message in messages:
         if message["type"] == "SCHEMA" and message["stream"] == stream_id:
             result.schema = message["schema"]

@@ -109,6 +109,8 @@ class Route:
     method: str
     pattern: re.Pattern[str]
     handler: Handler
+    #: Served without authentication (the API's own description document).
+    public: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,9 +123,11 @@ class Api:
     routes: tuple[Route, ...]
 
 
-def route(method: str, template: str, handler: Handler) -> Route:
+def route(
+    method: str, template: str, handler: Handler, *, public: bool = False
+) -> Route:
     """A route for ``method`` on ``template`` (``{name}`` segments become params)."""
-    return Route(method, _pattern(template, whole=True), handler)
+    return Route(method, _pattern(template, whole=True), handler, public)
 
 
 def define_api(
@@ -226,7 +230,11 @@ def _resolve(api: Api, request: ApiRequest) -> tuple[Route, dict[str, str]]:
 
 def _call(api: Api, request: ApiRequest) -> ApiResponse:
     try:
-        api.authenticate(request)
+        if not any(
+            r.public and r.method == request.method and r.pattern.match(request.path)
+            for r in api.routes
+        ):
+            api.authenticate(request)
         route, params = _resolve(api, request)
         result = route.handler(replace(request, params={**request.params, **params}))
     except ApiError as error:

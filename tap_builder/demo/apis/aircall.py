@@ -11,6 +11,20 @@ from datetime import datetime
 
 from tap_builder.demo.configs import API_PREFIXES, DEMO_SETTINGS
 from tap_builder.demo.data import at, iso, unix
+from tap_builder.demo.openapi import (
+    Doc,
+    array,
+    date_time,
+    document,
+    document_route,
+    integer,
+    json_response,
+    obj,
+    operation,
+    param,
+    ref,
+    string,
+)
 from tap_builder.demo.params import int_value, page_slice, since_unix, unix_value
 from tap_builder.demo.routing import (
     Api,
@@ -113,6 +127,75 @@ def aircall_users(request: ApiRequest) -> Payload:
     return _aircall_page(request, "users", AIRCALL_USERS)
 
 
+# --------------------------------------------------------------------------- #
+# Its OpenAPI document
+# --------------------------------------------------------------------------- #
+
+_AIRCALL_PAGING = [
+    param("page", "query", integer(minimum=1, default=1), "Page number."),
+    param(
+        "per_page",
+        "query",
+        integer(minimum=1, maximum=50, default=20),
+        "Items per page.",
+    ),
+]
+
+
+def _aircall_list(key: str, item: str, operation_id: str, extra: list[Doc]) -> Doc:
+    meta = obj({k: integer() for k in ("count", "total", "current_page", "per_page")})
+    body = obj({key: array(ref(item)), "meta": meta})
+    return {
+        "get": operation(
+            operation_id, f"List {key}", json_response(body), [*_AIRCALL_PAGING, *extra]
+        )
+    }
+
+
+def aircall_openapi() -> Doc:
+    """The Aircall-like API's OpenAPI 3.0 document."""
+    since = param(
+        "from",
+        "query",
+        integer(),
+        "Only calls started at or after this Unix timestamp.",
+    )
+    order = param(
+        "order", "query", string(enum=["asc", "desc"], default="asc"), "Sort order."
+    )
+    call = obj(
+        {
+            "id": integer(),
+            "direction": string(),
+            "status": string(),
+            "started_at": integer(format="unix-time", description="Unix timestamp."),
+            "duration": integer(),
+            "raw_digits": string(),
+            "missed_call_reason": string(nullable=True),
+        }
+    )
+    user = obj(
+        {
+            "id": integer(),
+            "name": string(),
+            "email": string(),
+            "available": {"type": "boolean"},
+            "language": string(),
+            "created_at": date_time(),
+        }
+    )
+    return document(
+        "Aircall API",
+        "https://api.aircall.io/v1",
+        {
+            "/calls": _aircall_list("calls", "Call", "listCalls", [since, order]),
+            "/users": _aircall_list("users", "User", "listUsers", []),
+        },
+        schemas={"Call": call, "User": user},
+        security={"basicAuth": {"type": "http", "scheme": "basic"}},
+    )
+
+
 #: The Aircall API: Basic credentials from the demo settings.
 API: Api = define_api(
     "aircall",
@@ -124,4 +207,5 @@ API: Api = define_api(
     ),
     route("GET", "/calls", aircall_calls),
     route("GET", "/users", aircall_users),
+    document_route(aircall_openapi),
 )

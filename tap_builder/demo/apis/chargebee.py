@@ -11,6 +11,19 @@ from typing import Any
 
 from tap_builder.demo.configs import API_PREFIXES, DEMO_SETTINGS
 from tap_builder.demo.data import at, unix
+from tap_builder.demo.openapi import (
+    Doc,
+    array,
+    document,
+    document_route,
+    integer,
+    json_response,
+    obj,
+    operation,
+    param,
+    ref,
+    string,
+)
 from tap_builder.demo.params import int_value, since_unix, unix_value
 from tap_builder.demo.routing import (
     Api,
@@ -116,10 +129,66 @@ def chargebee_customers(request: ApiRequest) -> Payload:
     return payload
 
 
+# --------------------------------------------------------------------------- #
+# Its OpenAPI document
+# --------------------------------------------------------------------------- #
+
+
+def chargebee_openapi() -> Doc:
+    """The Chargebee-like API's OpenAPI 3.0 document."""
+    customer = obj(
+        {
+            "id": string(),
+            "first_name": string(),
+            "last_name": string(),
+            "email": string(),
+            "company": string(nullable=True),
+            "auto_collection": string(),
+            "created_at": integer(description="Unix seconds."),
+            "updated_at": integer(description="Unix seconds."),
+            "resource_version": integer(),
+            "deleted": {"type": "boolean"},
+        }
+    )
+    parameters = [
+        param(
+            "limit", "query", integer(minimum=1, maximum=100, default=10), "Page size."
+        ),
+        param("offset", "query", string(), "The next_offset of the page before."),
+        param(
+            "updated_at[after]",
+            "query",
+            integer(),
+            "Updated at or after (Unix timestamp).",
+        ),
+        param("sort_by[asc]", "query", string(enum=["created_at", "updated_at"])),
+    ]
+    body = obj(
+        {"list": array(obj({"customer": ref("Customer")})), "next_offset": string()}
+    )
+    listing = operation(
+        "listCustomers", "List customers", json_response(body), parameters
+    )
+    basic = {
+        "type": "http",
+        "scheme": "basic",
+        "description": "Your API key as the user name; the password is empty.",
+    }
+    return document(
+        "Chargebee API",
+        "https://{site}.chargebee.com/api/v2",
+        {"/customers": {"get": listing}},
+        schemas={"Customer": customer},
+        security={"basicAuth": basic},
+        variables={"site": {"default": "your-site", "description": "Your site name."}},
+    )
+
+
 #: The Chargebee API: the site API key as the Basic username, no password.
 API: Api = define_api(
     "chargebee",
     API_PREFIXES["chargebee"],
     basic_auth(DEMO_SETTINGS["chargebee"]["site_api_key"], "", "Chargebee"),
     route("GET", "/customers", chargebee_customers),
+    document_route(chargebee_openapi),
 )

@@ -12,6 +12,20 @@ from types import MappingProxyType
 
 from tap_builder.demo.configs import API_PREFIXES, DEMO_SETTINGS
 from tap_builder.demo.data import at, iso
+from tap_builder.demo.openapi import (
+    Doc,
+    array,
+    date_time,
+    document,
+    document_route,
+    integer,
+    json_response,
+    obj,
+    operation,
+    param,
+    ref,
+    string,
+)
 from tap_builder.demo.params import int_value, since_iso, time_value
 from tap_builder.demo.routing import (
     Api,
@@ -170,6 +184,106 @@ _FORMS = "/clients/{client_id}/medical-forms"
 _APPOINTMENTS = "/clients/{client_id}/appointments"
 _CLINIC_BEARER = f"Bearer {DEMO_SETTINGS['clinic']['access_token']}"
 
+
+# --------------------------------------------------------------------------- #
+# Its OpenAPI document
+# --------------------------------------------------------------------------- #
+
+
+def clinic_openapi() -> Doc:
+    """The clinic API's OpenAPI 3.0 document (links bind the children)."""
+    client = obj(
+        {
+            "id": integer(),
+            "name": string(),
+            "email": string(),
+            "clinic": obj({"code": string(), "name": string()}),
+            "created_at": date_time(),
+        }
+    )
+    form = obj(
+        {
+            "id": integer(),
+            "form_type": string(),
+            "status": string(),
+            "updated_at": date_time(),
+        }
+    )
+    appointment = obj(
+        {
+            "id": integer(),
+            "client_id": integer(),
+            "starts_at": date_time(),
+            "duration_minutes": integer(),
+            "practitioner": string(),
+            "status": string(),
+        }
+    )
+    links = {
+        "MedicalForms": {
+            "operationId": "listMedicalForms",
+            "parameters": {"client_id": "$response.body#/0/id"},
+        },
+        "Appointments": {
+            "operationId": "listAppointments",
+            "parameters": {
+                "client_id": "$response.body#/0/id",
+                "X-Clinic": "$response.body#/0/clinic/code",
+            },
+        },
+    }
+    client_id = param("client_id", "path", integer(), required=True)
+    since = param(
+        "X-Updated-Since",
+        "header",
+        date_time(),
+        "Forms updated since.",
+        example="2024-01-01T00:00:00",
+    )
+    clinic = param(
+        "X-Clinic", "header", string(), "The client's clinic code.", required=True
+    )
+    paging = [
+        param("offset", "query", integer(minimum=0, default=0)),
+        param("limit", "query", integer(minimum=1, maximum=100, default=20)),
+    ]
+    paths = {
+        "/clients": {
+            "get": operation(
+                "listClients",
+                "List clients",
+                json_response(array(ref("Client")), links=links),
+                paging,
+            )
+        },
+        _FORMS: {
+            "get": operation(
+                "listMedicalForms",
+                "A client's medical forms",
+                json_response(
+                    obj({"data": array(ref("MedicalForm")), "total": integer()})
+                ),
+                [client_id, since],
+            )
+        },
+        _APPOINTMENTS: {
+            "get": operation(
+                "listAppointments",
+                "A client's appointments",
+                json_response(obj({"appointments": array(ref("Appointment"))})),
+                [client_id, clinic],
+            )
+        },
+    }
+    return document(
+        "Clinic Desk API",
+        "https://api.clinicdesk.example.com/v1",
+        paths,
+        schemas={"Client": client, "MedicalForm": form, "Appointment": appointment},
+        security={"bearerAuth": {"type": "http", "scheme": "bearer"}},
+    )
+
+
 #: The clinic API: a bearer token in ``Authorization``.
 API: Api = define_api(
     "clinic",
@@ -178,4 +292,5 @@ API: Api = define_api(
     route("GET", "/clients", clinic_clients),
     route("GET", _FORMS, clinic_medical_forms),
     route("GET", _APPOINTMENTS, clinic_appointments),
+    document_route(clinic_openapi),
 )

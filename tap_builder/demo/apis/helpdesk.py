@@ -7,6 +7,20 @@ from __future__ import annotations
 
 from tap_builder.demo.configs import API_PREFIXES, DEMO_SETTINGS
 from tap_builder.demo.data import at, iso
+from tap_builder.demo.openapi import (
+    Doc,
+    array,
+    date_time,
+    document,
+    document_route,
+    integer,
+    json_response,
+    obj,
+    operation,
+    param,
+    ref,
+    string,
+)
 from tap_builder.demo.params import int_value, page_slice, since_iso, time_value
 from tap_builder.demo.routing import (
     Api,
@@ -95,10 +109,74 @@ def helpdesk_search(request: ApiRequest) -> Payload:
     return {"results": results, "page": page, "page_size": size, "total": len(tickets)}
 
 
+# --------------------------------------------------------------------------- #
+# Its OpenAPI document
+# --------------------------------------------------------------------------- #
+
+
+def helpdesk_openapi() -> Doc:
+    """The helpdesk API's OpenAPI 3.0 document: a POST search."""
+    ticket = obj(
+        {
+            "id": integer(),
+            "subject": string(),
+            "status": string(),
+            "priority": string(),
+            "requester": obj({"name": string(), "email": string()}),
+            "tags": array(string()),
+            "created_at": date_time(),
+            "updated_at": date_time(),
+        }
+    )
+    example = {"filter": {"status": "open"}, "page_size": 4, "note": HELPDESK_NOTE}
+    body = {
+        "content": {
+            "application/json": {"schema": {"type": "object"}, "example": example}
+        }
+    }
+    parameters = [
+        param("X-Tenant", "header", string(), "Your tenant id.", required=True),
+        param(
+            "X-Page", "header", integer(minimum=0, default=0), "Page number, from 0."
+        ),
+        param(
+            "updated_since",
+            "query",
+            string(),
+            "Updated at or after.",
+            example="2024-01-01 00:00:00",
+        ),
+    ]
+    answer = obj(
+        {
+            "results": array(ref("Ticket")),
+            "page": integer(),
+            "page_size": integer(),
+            "total": integer(),
+        }
+    )
+    search = operation(
+        "searchTickets",
+        "Search tickets",
+        json_response(answer),
+        parameters,
+        requestBody=body,
+    )
+    key = {"type": "apiKey", "in": "query", "name": "api_key"}
+    return document(
+        "HelpDesk API",
+        "https://api.helpdesk.example.com/api/v2",
+        {"/tickets/search": {"post": search}},
+        schemas={"Ticket": ticket},
+        security={"ApiKey": key},
+    )
+
+
 #: The helpdesk API: ``api_key`` in the query string.
 API: Api = define_api(
     "helpdesk",
     API_PREFIXES["helpdesk"],
     query_auth("api_key", DEMO_SETTINGS["helpdesk"]["api_key"]),
     route("POST", "/tickets/search", helpdesk_search),
+    document_route(helpdesk_openapi),
 )

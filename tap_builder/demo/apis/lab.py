@@ -11,6 +11,20 @@ from datetime import datetime
 
 from tap_builder.demo import lab
 from tap_builder.demo.configs import API_PREFIXES
+from tap_builder.demo.openapi import (
+    Doc,
+    array,
+    date_time,
+    document,
+    document_route,
+    integer,
+    json_response,
+    obj,
+    operation,
+    param,
+    ref,
+    string,
+)
 from tap_builder.demo.params import int_value, since_iso, time_value
 from tap_builder.demo.routing import (
     Api,
@@ -320,6 +334,92 @@ def lab_workspace(request: ApiRequest) -> Payload:
     return {"items": [dict(item) for item in lab.LAB_ITEMS[:2]]}
 
 
+# --------------------------------------------------------------------------- #
+# Its OpenAPI document
+# --------------------------------------------------------------------------- #
+
+
+def lab_openapi() -> Doc:
+    """The lab API's OpenAPI 3.0 document, deliberately wrong about ``/tags``.
+
+    It says ``/tags`` returns its records under ``data`` in one response; the
+    endpoint really sends them under ``tags``, with a ``Link: rel="next"`` header.
+    ``tap-builder import openapi --verify`` corrects both.
+    """
+    item = obj(
+        {
+            "id": integer(),
+            "name": string(),
+            "kind": string(),
+            "status": string(),
+            "amount": {"type": "number"},
+            "updated_at": date_time(),
+            "internal_note": string(nullable=True),
+        }
+    )
+    events = obj({"events": array(ref("Item")), "next_cursor": string(nullable=True)})
+    articles = obj(
+        {
+            "items": array(ref("Item")),
+            "links": obj(
+                {"next": string(nullable=True, description="URL of the next page.")}
+            ),
+        }
+    )
+    reports = obj(
+        {
+            "data": array(ref("Item")),
+            "has_more": {"type": "boolean"},
+            "total_pages": integer(),
+            "total": integer(),
+        }
+    )
+    paths = {
+        "/events": {
+            "get": operation(
+                "listEvents",
+                "Events",
+                json_response(events),
+                [
+                    param("cursor", "query", string()),
+                    param("limit", "query", integer(maximum=100, default=3)),
+                ],
+            )
+        },
+        "/articles": {
+            "get": operation(
+                "listArticles",
+                "Articles",
+                json_response(articles),
+                [param("page", "query", integer(minimum=1))],
+            )
+        },
+        "/reports": {
+            "get": operation(
+                "listReports",
+                "Reports",
+                json_response(reports),
+                [
+                    param("page", "query", integer(minimum=1)),
+                    param("size", "query", integer(maximum=100, default=3)),
+                ],
+            )
+        },
+        "/tags": {
+            "get": operation(
+                "listTags", "Tags", json_response(obj({"data": array(ref("Item"))}))
+            )
+        },
+    }
+    return document(
+        "Lab API",
+        "https://lab.example.com/v1",
+        paths,
+        schemas={"Item": item},
+        security={"bearerAuth": {"type": "http", "scheme": "bearer"}},
+    )
+
+
 #: The lab API: a bearer token (and, when sent, ``X-Workspace``) except on the
 #: token, login and session-protected endpoints.
 API: Api = define_api(
@@ -353,4 +453,5 @@ API: Api = define_api(
     route("POST", "/oauth/token", lab_oauth_token),
     route("POST", "/login", lab_login),
     route("GET", "/secure", lab_secure),
+    document_route(lab_openapi),
 )

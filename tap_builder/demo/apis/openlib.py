@@ -6,6 +6,10 @@ Serves ``sample_specs/openlib.yaml``: ``GET /books`` and ``GET /subjects``.
 from __future__ import annotations
 
 from tap_builder.demo.configs import API_PREFIXES
+from tap_builder.demo.openapi import (
+    Doc,
+    document_route,
+)
 from tap_builder.demo.params import int_value
 from tap_builder.demo.routing import (
     Api,
@@ -97,6 +101,86 @@ def openlib_subjects(request: ApiRequest) -> Payload:
     return {"subjects": list(OPENLIB_SUBJECTS)}
 
 
+# --------------------------------------------------------------------------- #
+# Its OpenAPI document
+# --------------------------------------------------------------------------- #
+
+
+def openlib_openapi() -> Doc:
+    """The book catalog's Swagger 2.0 document (paging in request headers)."""
+    book = {
+        "type": "object",
+        "properties": {
+            "key": {"type": "string"},
+            "title": {"type": "string"},
+            "subtitle": {"type": "string", "x-nullable": True},
+            "first_publish_year": {"type": "integer"},
+            "rating": {"type": "number"},
+            "price": {"type": "number"},
+            "in_print": {"type": "boolean"},
+        },
+    }
+    subject = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "description": "Unique subject name."},
+            "work_count": {"type": "integer"},
+            "popular": {"type": "boolean"},
+        },
+    }
+    books = {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/definitions/Book"}},
+            "next": {
+                "type": "integer",
+                "x-nullable": True,
+                "description": "The X-Offset of the next page; null after the last.",
+            },
+        },
+    }
+    headers = [
+        {"name": "X-Offset", "in": "header", "type": "integer", "minimum": 0},
+        {
+            "name": "X-Limit",
+            "in": "header",
+            "type": "integer",
+            "maximum": 100,
+            "default": 10,
+        },
+    ]
+    subjects = {
+        "type": "object",
+        "properties": {
+            "subjects": {"type": "array", "items": {"$ref": "#/definitions/Subject"}}
+        },
+    }
+    return {
+        "swagger": "2.0",
+        "info": {"title": "Open Library Catalog API", "version": "1.0.0"},
+        "host": "api.openlib.example.org",
+        "basePath": "/v1",
+        "schemes": ["https"],
+        "produces": ["application/json"],
+        "paths": {
+            "/books": {
+                "get": {
+                    "operationId": "listBooks",
+                    "parameters": headers,
+                    "responses": {"200": {"description": "OK", "schema": books}},
+                }
+            },
+            "/subjects": {
+                "get": {
+                    "operationId": "listSubjects",
+                    "responses": {"200": {"description": "OK", "schema": subjects}},
+                }
+            },
+        },
+        "definitions": {"Book": book, "Subject": subject},
+    }
+
+
 #: The open library API: no credentials at all.
 API: Api = define_api(
     "openlib",
@@ -104,4 +188,5 @@ API: Api = define_api(
     no_auth,
     route("GET", "/books", openlib_books),
     route("GET", "/subjects", openlib_subjects),
+    document_route(openlib_openapi),
 )

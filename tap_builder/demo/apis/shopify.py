@@ -10,6 +10,20 @@ from datetime import datetime
 
 from tap_builder.demo.configs import DEMO_SETTINGS
 from tap_builder.demo.data import at, iso
+from tap_builder.demo.openapi import (
+    Doc,
+    array,
+    date_time,
+    document,
+    document_route,
+    integer,
+    json_response,
+    obj,
+    operation,
+    param,
+    ref,
+    string,
+)
 from tap_builder.demo.params import int_value, page_slice, since_iso, time_value
 from tap_builder.demo.routing import (
     Api,
@@ -154,6 +168,85 @@ def shopify_orders(request: ApiRequest) -> Payload:
     return {"orders": list(SHOPIFY_ORDERS)}
 
 
+# --------------------------------------------------------------------------- #
+# Its OpenAPI document
+# --------------------------------------------------------------------------- #
+
+
+def shopify_openapi() -> Doc:
+    """The Shopify-like API's OpenAPI 3.1 document."""
+    image = obj({k: integer() for k in ("id", "width", "height")} | {"src": string()})
+    image["type"] = ["object", "null"]
+    variant = obj(
+        {
+            "id": integer(),
+            "title": string(),
+            "sku": string(),
+            "price": string(),
+            "inventory_quantity": integer(),
+        }
+    )
+    product = obj(
+        {
+            "id": integer(),
+            "title": string(),
+            "vendor": string(),
+            "product_type": string(),
+            "status": string(),
+            "tags": string(),
+            "created_at": date_time(),
+            "updated_at": date_time(),
+            "image": image,
+            "variants": array(variant),
+        }
+    )
+    line = obj(
+        {
+            "order_id": integer(
+                description="The order; with line_number, identifies the line."
+            ),
+            "line_number": integer(description="Identifies the line within its order."),
+            "product_id": integer(),
+            "title": string(),
+            "quantity": integer(),
+            "price": string(),
+            "created_at": date_time(),
+        }
+    )
+    products = [
+        param("limit", "query", integer(minimum=1, maximum=250, default=50)),
+        param("page", "query", integer(minimum=1, default=1)),
+        param("updated_at_min", "query", date_time(), example="2024-01-01T00:00:00Z"),
+    ]
+    paths = {
+        "/products.json": {
+            "get": operation(
+                "listProducts",
+                "List products",
+                json_response(obj({"products": array(ref("Product"))})),
+                products,
+            )
+        },
+        "/orders.json": {
+            "get": operation(
+                "listOrderLines",
+                "List order lines",
+                json_response(obj({"orders": array(ref("OrderLine"))})),
+            )
+        },
+    }
+    token = {"type": "apiKey", "in": "header", "name": "X-Shopify-Access-Token"}
+    return document(
+        "Shopify Admin API",
+        "https://{store_name}.myshopify.com/admin/api/2024-01",
+        paths,
+        schemas={"Product": product, "OrderLine": line},
+        security={"AccessToken": token},
+        variables={"store_name": {"default": "your-store"}},
+        version="3.1.0",
+    )
+
+
 #: The Shopify API: ``{store}`` in the prefix must be the demo store's name.
 API: Api = define_api(
     "shopify",
@@ -161,4 +254,5 @@ API: Api = define_api(
     _shopify_authenticate,
     route("GET", "/products.json", shopify_products),
     route("GET", "/orders.json", shopify_orders),
+    document_route(shopify_openapi),
 )
