@@ -885,18 +885,18 @@ _STOP_KEYS = "has_more, total_pages, total_records, max_pages"
 UNKNOWN_KEYS = [
     pytest.param(
         {"type": "offset", "offset_param": "o", "limit_param": "l", "limit": 5,
-         "attribute": "page"},
-        "streams[0].pagination.attribute",
-        "'attribute' belongs to page_increment; this is offset, whose keys are: "
+         "page_param": "page"},
+        "streams[0].pagination.page_param",
+        "'page_param' belongs to page_increment; this is offset, whose keys are: "
         "location, offset_param, next_offset_selector, limit_param, limit, "
         f"{_STOP_KEYS}",
-        id="offset-attribute",
+        id="offset-page-param",
     ),
     pytest.param(
         {"type": "page_increment", "attribute": "page", "offset_param": "o"},
         "streams[0].pagination.offset_param",
         "'offset_param' belongs to offset; this is page_increment, whose keys are: "
-        f"location, attribute, start_from, {_STOP_KEYS}",
+        f"location, page_param, start_from, {_STOP_KEYS}",
         id="page-increment-offset-param",
     ),
     pytest.param(
