@@ -41,8 +41,8 @@ class Migrated:
             difflib.unified_diff(
                 self.before.splitlines(keepends=True),
                 self.after.splitlines(keepends=True),
-                fromfile=f"a/{name}",
-                tofile=f"b/{name}",
+                fromfile=name,
+                tofile=f"{name} (spec_version {self.migration.to_version})",
             )
         )
 
