@@ -36,7 +36,7 @@ class UserError(Exception):
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from tap_builder.spec.migrations import SPEC_VERSION, version_of
+    from tap_builder.spec.migrations import SPEC_VERSION, renamed_keys, version_of
 
     loaded = load_spec(args.spec)
     version = version_of(loaded.data)
@@ -49,7 +49,9 @@ def _validate(args: argparse.Namespace) -> int:
     try:
         connector = validate_spec(loaded)
     except SpecError:
-        if old:
+        # problems name keys by their current names: say so when the spec
+        # uses an old one (otherwise the problems are all there is to say)
+        if old and renamed_keys(loaded.data):
             print(note, file=sys.stderr)
         raise
     streams = ", ".join(s.id for s in connector.spec.streams)

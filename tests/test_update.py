@@ -144,9 +144,7 @@ def test_update_merges_spec_change_into_edited_tap(
     assert set(manifest["snapshot"]["schemas"]) == {"users", "calls"}
     assert manifest["conflicts"] == []
     # the manifest records the new render, not the merged file
-    assert manifest["sha256"]["tap_phones/streams.py"] != content_hash(
-        streams.encode()
-    )
+    assert manifest["sha256"]["tap_phones/streams.py"] != content_hash(streams.encode())
     assert main(["update", str(spec), str(package)]) == 0
     assert "is up to date" in capsys.readouterr().out
 
@@ -284,7 +282,9 @@ Switch = t.Callable[[bool], None]
 
 
 @pytest.fixture
-def older_templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> t.Iterator[Switch]:
+def older_templates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> t.Iterator[Switch]:
     """Switches the renderer to a patched copy of the templates (as an older
     tap-builder's had) and back."""
     copy = tmp_path / "old-templates"

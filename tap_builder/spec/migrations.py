@@ -149,6 +149,16 @@ class Migration:
         )
 
 
+def renamed_keys(data: object) -> tuple[Rename, ...]:
+    """The keys upgrading ``data`` would rename (none when it cannot be upgraded)."""
+    if not isinstance(data, MutableMapping):
+        return ()
+    try:
+        return migrate_data(copy.deepcopy(data)).renames
+    except ValueError:
+        return ()
+
+
 def migrate_data(data: MutableMapping[str, t.Any]) -> Migration:
     """Upgrade spec ``data`` (a dict or a ruamel.yaml map) in place.
 
