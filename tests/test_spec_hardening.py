@@ -1273,7 +1273,8 @@ YAML_TEMPLATE = (
     "{{id: {{type: integer}}, {key}: {value}}}}}\n"
 )
 JSON_TEMPLATE = (
-    '{{"spec_version": 2, "name": "Fuzz", "tap_id": "fuzz", "base_url": "https://api.example.com", '
+    '{{"spec_version": 2, "name": "Fuzz", "tap_id": "fuzz", '
+    '"base_url": "https://api.example.com", '
     '{top}"streams": [{{"name": "Items", "id": "items", "path": "/items", '
     '"headers": {{"X-A": {header}}}, "schema": {{"type": "object", "properties": '
     '{{"id": {{"type": "integer"}}, {key}: {value}}}}}}}]}}'
