@@ -354,3 +354,21 @@ def test_update_of_a_version_1_spec(tmp_path: Path) -> None:
     streams = (package / "tap_phones" / "streams.py").read_text(encoding="utf-8")
     assert EDITED_LINE in streams
     assert "class CallsStream(" in streams
+
+
+def test_custom_py_link_is_never_followed(tmp_path: Path) -> None:
+    """custom.py replaced by a link to a file outside: generate --force and
+    update leave both the link and the file it points to as they are."""
+    spec = write_spec(tmp_path, OLD_SPEC)
+    package = tmp_path / "tap-phones"
+    generate(spec, package)
+    outside = tmp_path / "outside.py"
+    outside.write_text("kept = True\n", encoding="utf-8")
+    custom = package / "tap_phones" / "custom.py"
+    custom.unlink()
+    custom.symlink_to(outside)
+    generate(spec, package, force=True)
+    write_spec(tmp_path, NEW_SPEC)
+    assert main(["update", str(spec), str(package)]) == 0
+    assert custom.is_symlink()
+    assert outside.read_text(encoding="utf-8") == "kept = True\n"
