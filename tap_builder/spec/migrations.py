@@ -202,7 +202,7 @@ def upgrade(loaded: LoadedSpec) -> tuple[LoadedSpec, int | None, list[SpecIssue]
     if not isinstance(data, MutableMapping) or (
         "spec_version" in data and (version is None or not 1 <= version <= SPEC_VERSION)
     ):
-        return loaded, version, _version_problems(loaded, version)
+        return loaded, version, _version_problems(loaded)
     if version == SPEC_VERSION:
         return loaded, version, _renamed_keys(loaded)
     upgraded = copy.deepcopy(data)
@@ -216,7 +216,8 @@ def upgrade(loaded: LoadedSpec) -> tuple[LoadedSpec, int | None, list[SpecIssue]
     return replace(loaded, data=upgraded, lines=lines), version, []
 
 
-def _version_problems(loaded: LoadedSpec, version: int | None) -> list[SpecIssue]:
+def _version_problems(loaded: LoadedSpec) -> list[SpecIssue]:
+    """The problem with a spec's ``spec_version`` (none when it has none)."""
     if not isinstance(loaded.data, MutableMapping):
         return []
     try:
@@ -224,7 +225,6 @@ def _version_problems(loaded: LoadedSpec, version: int | None) -> list[SpecIssue
     except ValueError as exc:
         loc: Loc = ("spec_version",)
         return [SpecIssue(format_path(loc), str(exc), loaded.line_of(loc))]
-    del version
     return []
 
 
