@@ -23,6 +23,7 @@ from tap_builder.spec import (
 )
 from tap_builder.spec.validation import Connector, validate_spec
 from tap_builder.write import WriteError, write_package
+from tap_builder.write.manifest import Snapshot, custom_module_path, generation_metadata
 
 try:
     __version__ = metadata.version("tap-builder")
@@ -65,13 +66,16 @@ def generate(
         SpecError: the spec is invalid (nothing is written).
         WriteError: the output folder is not usable (nothing is written).
     """
-    connector = validate_spec(load_spec(spec_path))
+    loaded = load_spec(spec_path)
+    connector = validate_spec(loaded)
     files = render_package(connector)
+    custom = custom_module_path(connector.spec.package)
+    user_files = {custom: files.pop(custom)}
     target = out_dir or default_output_dir(connector)
-    metadata_ = {
-        "generator": "tap-builder",
-        "version": __version__,
-        "spec": connector.spec.tap_id,
-    }
-    written = write_package(files, target, force=force, metadata=metadata_)
+    metadata_ = generation_metadata(
+        __version__, Snapshot.of(loaded, connector), connector.spec
+    )
+    written = write_package(
+        files, target, force=force, metadata=metadata_, user_files=user_files
+    )
     return connector, target, written

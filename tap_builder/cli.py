@@ -36,9 +36,81 @@ class UserError(Exception):
 
 
 def _validate(args: argparse.Namespace) -> int:
-    connector = validate_spec(load_spec(args.spec))
+    from tap_builder.spec.migrations import SPEC_VERSION, renamed_keys, version_of
+
+    loaded = load_spec(args.spec)
+    version = version_of(loaded.data)
+    old = version is not None and version < SPEC_VERSION
+    note = (
+        f"{args.spec}: spec_version {version}, the current format is "
+        f"{SPEC_VERSION}; tap-builder migrate {shlex.quote(str(args.spec))} "
+        "upgrades it"
+    )
+    try:
+        connector = validate_spec(loaded)
+    except SpecError:
+        # problems name keys by their current names: say so when the spec
+        # uses an old one (otherwise the problems are all there is to say)
+        if old and renamed_keys(loaded.data):
+            print(note, file=sys.stderr)
+        raise
     streams = ", ".join(s.id for s in connector.spec.streams)
     print(f"{args.spec}: valid ({len(connector.spec.streams)} streams: {streams})")
+    if old:
+        print(note, file=sys.stderr)
+    return 0
+
+
+def _update(args: argparse.Namespace) -> int:
+    from tap_builder.commands.update import update_package
+    from tap_builder.write.merge import END, START
+
+    out = Path(args.package) if args.package else None
+    updated = update_package(Path(args.spec), out, dry_run=args.dry_run)
+    if args.dry_run:
+        sys.stdout.write(updated.plan.diff())
+    for line in updated.lines():
+        print(line)
+    plan, where = updated.plan, updated.target
+    conflicts = plan.conflicts
+    if not plan.changes:
+        print(f"{where} is up to date with {args.spec}")
+    elif args.dry_run:
+        print(f"dry run: nothing written to {where}")
+    else:
+        count = len(plan.changes)
+        print(f"updated {where} from {args.spec} ({count} file{'s' * (count != 1)})")
+    if conflicts:
+        files = ", ".join(str(p) for p in conflicts)
+        verb = "would have" if args.dry_run else "has"
+        print(
+            f"error: {len(conflicts)} file{'s' if len(conflicts) != 1 else ''} "
+            f"{verb} conflicts: {files}. In each, keep the lines you want between "
+            f"{START} and {END}, delete the marker lines, then run "
+            f"tap-builder update again",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from tap_builder.commands.migrate import migrate_spec
+
+    migrated = migrate_spec(Path(args.spec), dry_run=args.dry_run)
+    migration = migrated.migration
+    if not migration.changed:
+        print(f"{args.spec}: already spec_version {migration.to_version}")
+        return 0
+    if args.dry_run:
+        sys.stdout.write(migrated.diff())
+    verb = "would migrate" if args.dry_run else "migrated"
+    print(
+        f"{verb} {args.spec} from spec_version {migration.from_version} to "
+        f"{migration.to_version}:"
+    )
+    for line in migration.lines():
+        print(f"  {line}")
     return 0
 
 
@@ -401,6 +473,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.set_defaults(handler=_generate)
 
+    update = commands.add_parser(
+        "update", help="merge a changed spec into a generated tap, keeping edits"
+    )
+    update.add_argument("spec", help="spec file (YAML or JSON)")
+    update.add_argument(
+        "package", nargs="?", help="the generated package (default ./tap-<tap_id>)"
+    )
+    update.add_argument(
+        "--dry-run", action="store_true", help="print the diff; write nothing"
+    )
+    update.set_defaults(handler=_update)
+
+    migrate = commands.add_parser(
+        "migrate", help="rewrite a spec in the current spec_version"
+    )
+    migrate.add_argument("spec", help="spec file (YAML or JSON)")
+    migrate.add_argument(
+        "--dry-run", action="store_true", help="print the diff; write nothing"
+    )
+    migrate.set_defaults(handler=_migrate)
+
     infer = commands.add_parser(
         "infer-schema", help="infer a JSON Schema from a sample file or the live API"
     )
@@ -548,7 +641,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         count = len(exc.issues)
         print(f"{count} problem{'s' if count != 1 else ''} found.", file=sys.stderr)
         return 1
-    except (WriteError, UserError, SampleError, ConfigError, PreviewError) as exc:
+    except WriteError as exc:
+        for line in exc.problems:
+            print(f"error: {line}", file=sys.stderr)
+        return 1
+    except (UserError, SampleError, ConfigError, PreviewError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:

@@ -65,7 +65,9 @@ def _params_ok(stream: Any, truth: dict[str, Any]) -> tuple[bool, str]:
     size = truth.get("page_size_param")
     if kind in ("page", "offset", "token", "cursor"):
         param = (
-            paging.get("attribute") or paging.get("offset_param") or paging.get("param")
+            paging.get("page_param")
+            or paging.get("offset_param")
+            or paging.get("param")
         )
         if param not in request:
             problems.append(f"param {param} not in {sorted(request)}")

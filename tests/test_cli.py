@@ -16,6 +16,7 @@ from tap_builder.write import MANIFEST
 SAMPLE_SPECS = Path(__file__).resolve().parent.parent / "sample_specs"
 
 SPEC: dict[str, t.Any] = {
+    "spec_version": 2,
     "name": "Widgets",
     "tap_id": "widgets",
     "base_url": "https://api.widgets.example.com",
@@ -181,11 +182,14 @@ def test_generate_writes_package(
 
 
 def test_generate_manifest_lists_files(tmp_path: Path) -> None:
-    """The manifest lists exactly the generated files (besides itself)."""
+    """The manifest lists exactly the generated files (besides itself), and
+    apart the user's own custom.py."""
     out = tmp_path / "out"
     assert main(["generate", str(write_spec(tmp_path)), "-o", str(out)]) == 0
     manifest = json.loads((out / MANIFEST).read_text("utf-8"))
-    assert manifest["files"] == sorted(set(snapshot(out)) - {MANIFEST})
+    user = ["tap_widgets/custom.py"]
+    assert manifest["files"] == sorted(set(snapshot(out)) - {MANIFEST, *user})
+    assert manifest["user_files"] == user
     assert manifest["spec"] == "widgets"
 
 

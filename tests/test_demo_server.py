@@ -120,7 +120,7 @@ def put_page(
         return
     target = headers if pagination.get("location") == "header" else params
     if pagination["type"] == "page_increment":
-        target[pagination["attribute"]] = str(token)
+        target[pagination["page_param"]] = str(token)
         return
     if token is not None:
         target[pagination["offset_param"]] = str(token)

@@ -1266,14 +1266,15 @@ json_schemas = _mostly(
 json_headers = _mostly(['"v"', '"{config.x}"', "1", '"a\\r\\nb"'], json_values)
 
 YAML_TEMPLATE = (
-    "name: Fuzz\ntap_id: fuzz\nbase_url: https://api.example.com\n{top}"
+    "spec_version: 2\nname: Fuzz\ntap_id: fuzz\nbase_url: https://api.example.com\n{top}"
     "streams:\n  - name: Items\n    id: items\n    path: /items\n"
     "    headers: {{X-A: {header}}}\n"
     "    schema: {{type: object, properties: "
     "{{id: {{type: integer}}, {key}: {value}}}}}\n"
 )
 JSON_TEMPLATE = (
-    '{{"name": "Fuzz", "tap_id": "fuzz", "base_url": "https://api.example.com", '
+    '{{"spec_version": 2, "name": "Fuzz", "tap_id": "fuzz", '
+    '"base_url": "https://api.example.com", '
     '{top}"streams": [{{"name": "Items", "id": "items", "path": "/items", '
     '"headers": {{"X-A": {header}}}, "schema": {{"type": "object", "properties": '
     '{{"id": {{"type": "integer"}}, {key}: {value}}}}}}}]}}'

@@ -101,7 +101,7 @@ def test_analysis_gives_the_cli_lines_with_field_paths() -> None:
     result = analyse(text, Path("aircall.yaml"))
     assert result.connector is None
     issue = next(i for i in result.issues if i["path"] == "base_url")
-    assert issue["text"].startswith("aircall.yaml:9 base_url: lone '{'")
+    assert issue["text"].startswith("aircall.yaml:10 base_url: lone '{'")
 
 
 def test_variables_are_marked_declared_or_not() -> None:

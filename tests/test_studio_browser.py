@@ -251,7 +251,7 @@ def test_build_the_aircall_tap_by_clicking(
     page.fill('[aria-label="new streams[0].query_params value"]', "asc")
     click_op(page, '[data-path="streams[0].query_params"] button:text("Add")')
     choose(page, key("streams[0].pagination.type"), "page_increment")
-    edit(page, key("streams[0].pagination.attribute"), "page")
+    edit(page, key("streams[0].pagination.page_param"), "page")
     edit(page, key("streams[0].pagination.start_from"), "1")
     click_op(page, '[data-key="streams[0].incremental#enable"]')
     edit(page, key("streams[0].incremental.replication_key"), "started_at")

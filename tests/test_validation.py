@@ -898,18 +898,18 @@ _STOP_KEYS = "has_more, total_pages, total_records, max_pages"
 UNKNOWN_KEYS = [
     pytest.param(
         {"type": "offset", "offset_param": "o", "limit_param": "l", "limit": 5,
-         "attribute": "page"},
-        "streams[0].pagination.attribute",
-        "'attribute' belongs to page_increment; this is offset, whose keys are: "
+         "page_param": "page"},
+        "streams[0].pagination.page_param",
+        "'page_param' belongs to page_increment; this is offset, whose keys are: "
         "location, offset_param, next_offset_selector, limit_param, limit, "
         f"{_STOP_KEYS}",
-        id="offset-attribute",
+        id="offset-page-param",
     ),
     pytest.param(
         {"type": "page_increment", "attribute": "page", "offset_param": "o"},
         "streams[0].pagination.offset_param",
         "'offset_param' belongs to offset, records_offset; this is page_increment, "
-        f"whose keys are: location, attribute, start_from, {_STOP_KEYS}",
+        f"whose keys are: location, page_param, start_from, {_STOP_KEYS}",
         id="page-increment-offset-param",
     ),
     pytest.param(
@@ -1293,7 +1293,7 @@ streams:
     id: calls
     path: /clients/{client_id}/calls
     methd: GET
-    pagination: {type: offset, offset_param: skip, limit_param: limit, attribute: page}
+    pagination: {type: offset, offset_param: skip, limit_param: limit, page_param: page}
     schema: {type: object, properties: {id: {type: integer}}}
   - name: Users
     id: users
@@ -1319,7 +1319,7 @@ broken.yaml:3 base_url: lone '{' at character 25; variables look like {config.NA
 broken.yaml:4 authentication.value: {config.key} refers to an undeclared parameter. Declared: api_url, n, token
 broken.yaml:11 streams[0].path: {client_id} is a parent-context variable, but this stream has no parent_stream; did you mean {config.client_id}?
 broken.yaml:12 streams[0].methd: unknown key 'methd'. Did you mean 'method'?
-broken.yaml:13 streams[0].pagination.attribute: 'attribute' belongs to page_increment; this is offset, whose keys are: location, offset_param, next_offset_selector, limit_param, limit, has_more, total_pages, total_records, max_pages
+broken.yaml:13 streams[0].pagination.page_param: 'page_param' belongs to page_increment; this is offset, whose keys are: location, offset_param, next_offset_selector, limit_param, limit, has_more, total_pages, total_records, max_pages
 broken.yaml:13 streams[0].pagination.limit: required without next_offset_selector (the offset grows by limit)
 broken.yaml:18 streams[1].pagination.type: 'pages' is not a known type. Use one of: page_increment, offset, records_offset, cursor, next_url, link_header
 broken.yaml:23 streams[2].parent_stream: parent_stream links form a cycle through 'teams'

@@ -12,6 +12,8 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
+from tap_builder.spec.models import SPEC_VERSION
+
 if t.TYPE_CHECKING:
     from tap_builder.openapi.document import Operation
 
@@ -158,7 +160,11 @@ class ImportPlan:
 
     def to_spec(self) -> dict[str, JSON]:
         """The whole spec as plain data."""
-        out: dict[str, JSON] = {"name": self.name, "tap_id": self.tap_id}
+        out: dict[str, JSON] = {
+            "spec_version": SPEC_VERSION,
+            "name": self.name,
+            "tap_id": self.tap_id,
+        }
         if self.description:
             out["description"] = self.description
         out["base_url"] = self.base_url

@@ -285,7 +285,7 @@ def _page(params: list[Param], size: tuple[Param, int] | None) -> Paging | None:
             pagination: dict[str, JSON] = {
                 "type": "page_increment",
                 "location": param.location,
-                "attribute": param.name,
+                "page_param": param.name,
                 "start_from": start,
             }
             with_size = f" with {size[0].origin}" if size else ""

@@ -178,7 +178,7 @@ def pagination_text(stream: StreamPlan) -> str:
         return "none"
     kind = str(paging["type"])
     detail = (
-        paging.get("attribute")
+        paging.get("page_param")
         or paging.get("param")
         or paging.get("offset_param")
         or paging.get("next_url")

@@ -83,6 +83,7 @@ CORE_RUNTIME = (
     "__init__.py",
     "cli.py",
     "dates.py",
+    "hooks.py",
     "http.py",
     "jsonio.py",
     "rendering.py",

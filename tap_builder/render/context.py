@@ -557,9 +557,11 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "sdk_requirement": SDK_REQUIREMENT,
         "sdk_test_requirement": SDK_TEST_REQUIREMENT,
         "tool_version": tool_version,
-        "type_imports": _type_imports(streams),
+        "type_imports": _type_imports(streams, custom_classes(spec)),
+        "custom": custom_classes(spec),
         "needs_override": any(
             s.paginator
+            or s.id in custom_classes(spec).paginators
             or s.needs_url_params
             or s.needs_http_request
             or s.needs_payload
@@ -598,7 +600,30 @@ def _imports(components: list[Component], package: str) -> dict[str, list[str]]:
     return dict(sorted(found.items()))
 
 
-def _type_imports(streams: list[StreamView]) -> dict[str, list[str]]:
+@dataclass(frozen=True)
+class CustomClasses:
+    """Classes the spec names from the package's custom.py (``custom`` keys)."""
+
+    #: stream id -> its paginator class.
+    paginators: dict[str, str]
+    authenticator: str | None
+
+
+def custom_classes(spec: Spec) -> CustomClasses:
+    """The classes of custom.py the spec names."""
+    return CustomClasses(
+        paginators={
+            s.id: s.custom.paginator
+            for s in spec.streams
+            if s.custom and s.custom.paginator
+        },
+        authenticator=spec.custom.authenticator if spec.custom else None,
+    )
+
+
+def _type_imports(
+    streams: list[StreamView], custom: CustomClasses
+) -> dict[str, list[str]]:
     """Names streams.py imports for annotations only, by module."""
     helpers: list[str] = []
     if any(s.needs_url_params or s.needs_payload or s.child_context for s in streams):
@@ -610,7 +635,11 @@ def _type_imports(streams: list[StreamView]) -> dict[str, list[str]]:
         if any(s.needs_http_request for s in streams)
         else []
     )
-    found = {"singer_sdk.helpers.types": helpers, "singer_sdk.streams.rest": rest}
+    found = {
+        "singer_sdk.helpers.types": helpers,
+        "singer_sdk.pagination": ["BaseAPIPaginator"] if custom.paginators else [],
+        "singer_sdk.streams.rest": rest,
+    }
     return {module: names for module, names in found.items() if names}
 
 

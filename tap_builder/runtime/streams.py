@@ -16,6 +16,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
 
 from .dates import unix_to_iso
+from .hooks import hooks_for
 from .http import (
     APIError,
     GuardedSession,
@@ -46,6 +47,9 @@ if t.TYPE_CHECKING:
 
     import requests
     from singer_sdk import Tap
+    from singer_sdk.streams.rest import HTTPRequest, PageContext
+
+    from .hooks import PrepareRequest
 
 
 class BuilderStream(RenderingStream, RetryingStream):
@@ -96,6 +100,25 @@ class BuilderStream(RenderingStream, RetryingStream):
         #: When the current page was read: the records' ``time_extracted``.
         self._extracted_at = dt.datetime.now(dt.UTC)
         self._guarded_session: GuardedSession | None = None
+        hooks = hooks_for(tap, self.name)  # custom.py's, looked up once
+        self._post_hook = hooks.post_process
+        self._parse_hook = hooks.parse_response
+        if hooks.prepare_request is not None:
+            self._hook_requests(hooks.prepare_request)
+
+    def _hook_requests(self, hook: PrepareRequest) -> None:
+        """Run custom.py's ``prepare_request`` after the stream's own request.
+
+        The stream's (generated) ``get_http_request`` is the most derived one,
+        so the hook wraps it on this instance; streams without the hook keep
+        the class's method untouched.
+        """
+        generated = self.get_http_request
+
+        def get_http_request(*, page: PageContext[t.Any]) -> HTTPRequest:
+            return hook(self, generated(page=page), page)
+
+        self.get_http_request = get_http_request  # type: ignore[method-assign]
 
     @property
     def requests_session(self) -> requests.Session:
@@ -186,9 +209,14 @@ class BuilderStream(RenderingStream, RetryingStream):
         return f"{head}: {snippet}" if snippet else head
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
-        """Decode the body and select the records with ``records_jsonpath``."""
-        body = self.decode_body(response)
-        records = select_records(body, self.records_jsonpath)
+        """Decode the body and select the records with ``records_jsonpath``.
+
+        (custom.py's ``parse_response`` for this stream, when it has one.)
+        """
+        if self._parse_hook is not None:
+            records = list(self._parse_hook(self, response))
+        else:
+            records = select_records(self.decode_body(response), self.records_jsonpath)
         self.last_page_size = len(records)
         self._extracted_at = dt.datetime.now(dt.UTC)
         yield from records
@@ -229,11 +257,14 @@ class BuilderStream(RenderingStream, RetryingStream):
         """Prepare the record, shape it, then fit it to the schema.
 
         :meth:`prepare_record` adds context keys and converts timestamps;
-        :meth:`shape` filters and transforms (when the stream has options).
+        :meth:`shape` filters and transforms (when the stream has options);
+        custom.py's ``post_process`` for this stream runs last, when it has one.
         """
         if self._conform is None:
             self._conform = compile_conformer(self.schema, self._note_dropped)
         record = self.shape(self.prepare_record(row, context), context)
+        if record is not None and self._post_hook is not None:
+            record = self._post_hook(self, record, context)
         return None if record is None else self._conform(record)
 
     def shape(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import keyword
 import math
 import re
 import typing as t
@@ -21,6 +22,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from tap_builder.components import AUTHENTICATORS, PAGINATORS
@@ -399,6 +401,41 @@ class RateLimit(Model):
         return 1 / min(per_second) if per_second else 0.0
 
 
+def _not_keyword(name: str) -> str:
+    if keyword.iskeyword(name):
+        msg = f"{name!r} is a Python keyword; name a class in custom.py"
+        raise ValueError(msg)
+    return name
+
+
+#: A Python class name in the tap's custom.py.
+PythonName = t.Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$"),
+    AfterValidator(_not_keyword),
+]
+
+
+class StreamCustom(Model):
+    """Code of the stream that lives in the tap's own custom.py."""
+
+    paginator: PythonName | None = Field(
+        None,
+        description="Class in custom.py that pages this stream, called with the "
+        "stream (instead of pagination).",
+    )
+
+
+class SpecCustom(Model):
+    """Code of the tap that lives in its own custom.py."""
+
+    authenticator: PythonName | None = Field(
+        None,
+        description="Class in custom.py that authenticates every request, called "
+        "with the stream (instead of authentication).",
+    )
+
+
 class Stream(Model):
     """One endpoint, synced as one Singer stream."""
 
@@ -452,6 +489,19 @@ class Stream(Model):
     error_handling: tuple[ErrorRule, ...] = Field(
         (), description="What to do with given HTTP statuses, checked in order."
     )
+    custom: StreamCustom | None = Field(
+        None, description="Classes from the tap's custom.py this stream uses."
+    )
+
+    @model_validator(mode="after")
+    def _one_paginator(self) -> Stream:
+        if self.pagination is not None and self.custom and self.custom.paginator:
+            msg = (
+                "give pagination or custom.paginator, not both (the custom class "
+                "replaces the spec's pagination)"
+            )
+            raise ValueError(msg)
+        return self
 
     @field_validator("record_filter", mode="before")
     @classmethod
@@ -490,9 +540,18 @@ class Stream(Model):
         return value
 
 
+#: The spec format's version: specs without ``spec_version`` are version 1.
+SPEC_VERSION: t.Final = 2
+
+
 class Spec(Model):
     """A whole connector: basic details, authentication, parameters, streams."""
 
+    spec_version: t.Literal[2] = Field(
+        SPEC_VERSION,
+        description="Version of the spec format (absent: 1); tap-builder migrate "
+        "upgrades older specs.",
+    )
     name: NonEmpty = Field(description="Display name, e.g. Aircall.")
     tap_id: t.Annotated[str, StringConstraints(pattern=TAP_ID_PATTERN)] = Field(
         description="Lowercase hyphenated id; the tap is tap-<tap_id>."
@@ -520,6 +579,20 @@ class Spec(Model):
         description="Hosts, besides the API's own, that next-page URLs and "
         "redirects may lead to; requests to them carry no credentials",
     )
+    custom: SpecCustom | None = Field(
+        None, description="Classes from the tap's custom.py the tap uses."
+    )
+
+    @model_validator(mode="after")
+    def _one_authenticator(self) -> Spec:
+        custom = self.custom.authenticator if self.custom else None
+        if custom and not isinstance(self.authentication, NoAuth):
+            msg = (
+                "give authentication or custom.authenticator, not both (the custom "
+                "class replaces the spec's authentication)"
+            )
+            raise ValueError(msg)
+        return self
 
     @field_validator("authentication", mode="before")
     @classmethod

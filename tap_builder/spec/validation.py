@@ -24,6 +24,7 @@ from tap_builder.spec.checks import check_spec
 from tap_builder.spec.errors import SpecError, SpecIssue, format_path
 from tap_builder.spec.fields import Found
 from tap_builder.spec.messages import data_loc, place_of, pydantic_issues, unknown_key
+from tap_builder.spec.migrations import upgrade
 
 if t.TYPE_CHECKING:
     from tap_builder.spec.loader import LoadedSpec, Loc
@@ -43,10 +44,16 @@ class Connector:
 def validate_spec(loaded: LoadedSpec) -> Connector:
     """Validate loaded spec data into a :class:`Connector`.
 
+    A spec of an older ``spec_version`` is upgraded in memory first (see
+    :mod:`tap_builder.spec.migrations`).
+
     Raises:
         SpecError: with every problem found, each naming its field path, sorted
             by line.
     """
+    loaded, _, version_issues = upgrade(loaded)
+    if version_issues:
+        raise SpecError(version_issues, loaded.source)
     try:
         spec = models.Spec.model_validate(loaded.data)
     except ValidationError as exc:

@@ -115,6 +115,7 @@ def write_package(
     *,
     force: bool = False,
     metadata: Mapping[str, t.Any] | None = None,
+    user_files: Mapping[PurePosixPath, str | bytes] | None = None,
 ) -> WrittenFiles:
     """Write ``files`` under ``out_dir`` atomically, owning only what it wrote.
 
@@ -122,6 +123,10 @@ def write_package(
     ``out_dir``, and only when all are written does anything in ``out_dir``
     change. With ``force``, an earlier generation (as its manifest records it) is
     replaced: see the module documentation for the rules.
+
+    ``user_files`` belong to the user once written: each is written only where
+    nothing is at its path, never replaced or deleted, and the manifest lists
+    them apart (``user_files``), without a hash.
 
     Returns:
         The paths of the package, relative to ``out_dir``, with ``notices``.
@@ -133,9 +138,13 @@ def write_package(
     """
     out_dir, is_new, is_empty = _output_folder(out_dir)
     contents = _encoded(files)
+    users = _encoded(user_files or {})
+    if overlap := sorted(set(users) & set(contents)):
+        msg = f"{overlap[0]} cannot be both generated and the user's"
+        raise WriteError(msg)
     previous: _Manifest | None = None
     if is_empty:
-        plan = _fresh_plan(contents)
+        plan = _fresh_plan({**contents, **users})
     else:
         previous = _read_manifest(out_dir)
         if previous is None:
@@ -148,15 +157,18 @@ def write_package(
         if not force:
             msg = f"{out_dir} is not empty; use --force to regenerate into it"
             raise WriteError(msg)
-        plan = _plan(out_dir, contents, previous)
+        plan = _plan(out_dir, contents, previous, users)
         if plan.problems:
             raise WriteError([*plan.problems, _refusal(out_dir, len(plan.problems))])
+    if users:
+        metadata = {**(metadata or {}), "user_files": sorted(str(p) for p in users)}
     manifest = _manifest_bytes(metadata, contents, plan.owned_dirs)
+    everything = {**files, **(user_files or {})}
     if is_new:
-        _write_new(files, out_dir, manifest)
+        _write_new(everything, out_dir, manifest)
     elif plan.write or plan.delete or previous is None or previous.raw != manifest:
-        _write_into(files, out_dir, manifest, plan)
-    return WrittenFiles(files, plan.notices)
+        _write_into(everything, out_dir, manifest, plan)
+    return WrittenFiles(everything, plan.notices)
 
 
 def _output_folder(out_dir: Path) -> tuple[Path, bool, bool]:
@@ -338,17 +350,26 @@ class _Tree:
 
 
 def _plan(
-    out_dir: Path, contents: Mapping[PurePosixPath, bytes], previous: _Manifest
+    out_dir: Path,
+    contents: Mapping[PurePosixPath, bytes],
+    previous: _Manifest,
+    users: Mapping[PurePosixPath, bytes] | None = None,
 ) -> _Plan:
     plan = _Plan(notices=list(previous.notices))
     tree = _Tree(out_dir)
+    users = users or {}
     try:
         for relative in sorted(contents):
             _plan_file(tree, plan, relative, contents[relative], previous)
-        for relative in sorted(set(previous.hashes) - set(contents)):
+        for relative in sorted(users):
+            if _folders_ok(tree, plan, relative, needed=True) and (
+                tree.lstat(relative) is None
+            ):
+                plan.write.append(relative)  # the user's from now on
+        for relative in sorted(set(previous.hashes) - set(contents) - set(users)):
             _plan_stale(tree, plan, relative, previous.hashes[relative])
         if not plan.problems:
-            _plan_folders(tree, plan, contents, previous)
+            _plan_folders(tree, plan, {**contents, **users}, previous)
     except OSError as exc:
         where = exc.filename or out_dir
         plan.problem(f"cannot inspect {where}: {exc.strerror or exc}")

@@ -28,7 +28,11 @@ class PageIncrementPagination(StopRules):
     location: TokenLocation = Field(
         "query", description="Where the page number goes (body: a dotted path)."
     )
-    attribute: NonEmpty = Field(description="Parameter or header name, e.g. page.")
+    # Spelled ``page_param`` in specs since spec_version 2 (``attribute`` before;
+    # see tap_builder/spec/migrations.py); the attribute name stays for the code.
+    attribute: NonEmpty = Field(
+        alias="page_param", description="Page parameter or header name, e.g. page."
+    )
     start_from: t.Annotated[
         StrictInt, Field(ge=0), AfterValidator(at_most(MAX_COUNT, "a page number"))
     ] = Field(1, description="First page number.")

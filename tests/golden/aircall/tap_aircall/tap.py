@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_aircall import streams
+from tap_aircall import custom, streams
 from tap_aircall.runtime.cli import run_cli
 from tap_aircall.runtime.jsonio import BufferedWriter
 
@@ -19,7 +19,10 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tap_aircall.client import AircallStream
+    from tap_aircall.runtime.hooks import StreamHooks
 
 
 class TapAircall(Tap):
@@ -37,6 +40,8 @@ class TapAircall(Tap):
 
     name = "tap-aircall"
     message_writer_class = BufferedWriter
+    #: custom.py's hooks, by stream name.
+    stream_hooks: t.ClassVar[Mapping[str, StreamHooks]] = custom.HOOKS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -140,6 +145,7 @@ class TapAircall(Tap):
         return [
             streams.CallsStream(self),
             streams.UsersStream(self),
+            *(stream(self) for stream in custom.STREAMS),
         ]
 
 

@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_chargebee import streams
+from tap_chargebee import custom, streams
 from tap_chargebee.runtime.cli import run_cli
 from tap_chargebee.runtime.jsonio import BufferedWriter
 
@@ -19,7 +19,10 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tap_chargebee.client import ChargebeeStream
+    from tap_chargebee.runtime.hooks import StreamHooks
 
 
 class TapChargebee(Tap):
@@ -38,6 +41,8 @@ class TapChargebee(Tap):
 
     name = "tap-chargebee"
     message_writer_class = BufferedWriter
+    #: custom.py's hooks, by stream name.
+    stream_hooks: t.ClassVar[Mapping[str, StreamHooks]] = custom.HOOKS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -141,6 +146,7 @@ class TapChargebee(Tap):
     def discover_streams(self) -> list[ChargebeeStream]:
         return [
             streams.CustomersStream(self),
+            *(stream(self) for stream in custom.STREAMS),
         ]
 
 

@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_clinic import streams
+from tap_clinic import custom, streams
 from tap_clinic.runtime.cli import run_cli
 from tap_clinic.runtime.jsonio import BufferedWriter
 
@@ -19,7 +19,10 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tap_clinic.client import ClinicStream
+    from tap_clinic.runtime.hooks import StreamHooks
 
 
 class TapClinic(Tap):
@@ -38,6 +41,8 @@ class TapClinic(Tap):
 
     name = "tap-clinic"
     message_writer_class = BufferedWriter
+    #: custom.py's hooks, by stream name.
+    stream_hooks: t.ClassVar[Mapping[str, StreamHooks]] = custom.HOOKS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -134,6 +139,7 @@ class TapClinic(Tap):
             streams.ClientsStream(self),
             streams.MedicalFormsStream(self),
             streams.AppointmentsStream(self),
+            *(stream(self) for stream in custom.STREAMS),
         ]
 
 

@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_helpdesk import streams
+from tap_helpdesk import custom, streams
 from tap_helpdesk.runtime.cli import run_cli
 from tap_helpdesk.runtime.jsonio import BufferedWriter
 
@@ -19,7 +19,10 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tap_helpdesk.client import HelpdeskStream
+    from tap_helpdesk.runtime.hooks import StreamHooks
 
 
 class TapHelpdesk(Tap):
@@ -37,6 +40,8 @@ class TapHelpdesk(Tap):
 
     name = "tap-helpdesk"
     message_writer_class = BufferedWriter
+    #: custom.py's hooks, by stream name.
+    stream_hooks: t.ClassVar[Mapping[str, StreamHooks]] = custom.HOOKS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -154,6 +159,7 @@ class TapHelpdesk(Tap):
     def discover_streams(self) -> list[HelpdeskStream]:
         return [
             streams.TicketsStream(self),
+            *(stream(self) for stream in custom.STREAMS),
         ]
 
 

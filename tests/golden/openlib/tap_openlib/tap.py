@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_openlib import streams
+from tap_openlib import custom, streams
 from tap_openlib.runtime.cli import run_cli
 from tap_openlib.runtime.jsonio import BufferedWriter
 
@@ -19,7 +19,10 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tap_openlib.client import OpenlibStream
+    from tap_openlib.runtime.hooks import StreamHooks
 
 
 class TapOpenlib(Tap):
@@ -27,6 +30,8 @@ class TapOpenlib(Tap):
 
     name = "tap-openlib"
     message_writer_class = BufferedWriter
+    #: custom.py's hooks, by stream name.
+    stream_hooks: t.ClassVar[Mapping[str, StreamHooks]] = custom.HOOKS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -105,6 +110,7 @@ class TapOpenlib(Tap):
         return [
             streams.BooksStream(self),
             streams.SubjectsStream(self),
+            *(stream(self) for stream in custom.STREAMS),
         ]
 
 

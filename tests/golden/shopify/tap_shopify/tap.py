@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_shopify import streams
+from tap_shopify import custom, streams
 from tap_shopify.runtime.cli import run_cli
 from tap_shopify.runtime.jsonio import BufferedWriter
 
@@ -19,7 +19,10 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tap_shopify.client import ShopifyStream
+    from tap_shopify.runtime.hooks import StreamHooks
 
 
 class TapShopify(Tap):
@@ -37,6 +40,8 @@ class TapShopify(Tap):
 
     name = "tap-shopify"
     message_writer_class = BufferedWriter
+    #: custom.py's hooks, by stream name.
+    stream_hooks: t.ClassVar[Mapping[str, StreamHooks]] = custom.HOOKS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -149,6 +154,7 @@ class TapShopify(Tap):
         return [
             streams.ProductsStream(self),
             streams.OrdersStream(self),
+            *(stream(self) for stream in custom.STREAMS),
         ]
 
 

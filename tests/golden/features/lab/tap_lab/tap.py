@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_lab import streams
+from tap_lab import custom, streams
 from tap_lab.runtime.cli import run_cli
 from tap_lab.runtime.jsonio import BufferedWriter
 
@@ -19,7 +19,10 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tap_lab.client import LabStream
+    from tap_lab.runtime.hooks import StreamHooks
 
 
 class TapLab(Tap):
@@ -27,6 +30,8 @@ class TapLab(Tap):
 
     name = "tap-lab"
     message_writer_class = BufferedWriter
+    #: custom.py's hooks, by stream name.
+    stream_hooks: t.ClassVar[Mapping[str, StreamHooks]] = custom.HOOKS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -132,6 +137,7 @@ class TapLab(Tap):
             streams.FeedNextUrlStream(self),
             streams.FeedLinksStream(self),
             streams.WorkspaceStream(self),
+            *(stream(self) for stream in custom.STREAMS),
         ]
 
 

@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_lab_bearer import streams
+from tap_lab_bearer import custom, streams
 from tap_lab_bearer.runtime.cli import run_cli
 from tap_lab_bearer.runtime.jsonio import BufferedWriter
 
@@ -19,7 +19,10 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tap_lab_bearer.client import LabBearerStream
+    from tap_lab_bearer.runtime.hooks import StreamHooks
 
 
 class TapLabBearer(Tap):
@@ -27,6 +30,8 @@ class TapLabBearer(Tap):
 
     name = "tap-lab-bearer"
     message_writer_class = BufferedWriter
+    #: custom.py's hooks, by stream name.
+    stream_hooks: t.ClassVar[Mapping[str, StreamHooks]] = custom.HOOKS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -112,6 +117,7 @@ class TapLabBearer(Tap):
         return [
             streams.EventsStream(self),
             streams.LoopStream(self),
+            *(stream(self) for stream in custom.STREAMS),
         ]
 
 

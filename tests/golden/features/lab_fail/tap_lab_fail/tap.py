@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_lab_fail import streams
+from tap_lab_fail import custom, streams
 from tap_lab_fail.runtime.cli import run_cli
 from tap_lab_fail.runtime.jsonio import BufferedWriter
 
@@ -19,7 +19,10 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tap_lab_fail.client import LabFailStream
+    from tap_lab_fail.runtime.hooks import StreamHooks
 
 
 class TapLabFail(Tap):
@@ -27,6 +30,8 @@ class TapLabFail(Tap):
 
     name = "tap-lab-fail"
     message_writer_class = BufferedWriter
+    #: custom.py's hooks, by stream name.
+    stream_hooks: t.ClassVar[Mapping[str, StreamHooks]] = custom.HOOKS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -111,6 +116,7 @@ class TapLabFail(Tap):
     def discover_streams(self) -> list[LabFailStream]:
         return [
             streams.ReportsStream(self),
+            *(stream(self) for stream in custom.STREAMS),
         ]
 
 

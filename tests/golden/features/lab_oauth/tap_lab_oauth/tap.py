@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_lab_oauth import streams
+from tap_lab_oauth import custom, streams
 from tap_lab_oauth.runtime.cli import run_cli
 from tap_lab_oauth.runtime.jsonio import BufferedWriter
 
@@ -19,7 +19,10 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tap_lab_oauth.client import LabOauthStream
+    from tap_lab_oauth.runtime.hooks import StreamHooks
 
 
 class TapLabOauth(Tap):
@@ -27,6 +30,8 @@ class TapLabOauth(Tap):
 
     name = "tap-lab-oauth"
     message_writer_class = BufferedWriter
+    #: custom.py's hooks, by stream name.
+    stream_hooks: t.ClassVar[Mapping[str, StreamHooks]] = custom.HOOKS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -118,6 +123,7 @@ class TapLabOauth(Tap):
         return [
             streams.SecureStream(self),
             streams.SecureAgainStream(self),
+            *(stream(self) for stream in custom.STREAMS),
         ]
 
 

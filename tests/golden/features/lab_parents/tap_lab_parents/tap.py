@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_lab_parents import streams
+from tap_lab_parents import custom, streams
 from tap_lab_parents.runtime.cli import run_cli
 from tap_lab_parents.runtime.jsonio import BufferedWriter
 
@@ -19,7 +19,10 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tap_lab_parents.client import LabParentsStream
+    from tap_lab_parents.runtime.hooks import StreamHooks
 
 
 class TapLabParents(Tap):
@@ -27,6 +30,8 @@ class TapLabParents(Tap):
 
     name = "tap-lab-parents"
     message_writer_class = BufferedWriter
+    #: custom.py's hooks, by stream name.
+    stream_hooks: t.ClassVar[Mapping[str, StreamHooks]] = custom.HOOKS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -122,6 +127,7 @@ class TapLabParents(Tap):
             streams.ProjectsStream(self),
             streams.TasksStream(self),
             streams.CommentsStream(self),
+            *(stream(self) for stream in custom.STREAMS),
         ]
 
 

@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_lab_refresh import streams
+from tap_lab_refresh import custom, streams
 from tap_lab_refresh.runtime.cli import run_cli
 from tap_lab_refresh.runtime.jsonio import BufferedWriter
 
@@ -19,7 +19,10 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tap_lab_refresh.client import LabRefreshStream
+    from tap_lab_refresh.runtime.hooks import StreamHooks
 
 
 class TapLabRefresh(Tap):
@@ -27,6 +30,8 @@ class TapLabRefresh(Tap):
 
     name = "tap-lab-refresh"
     message_writer_class = BufferedWriter
+    #: custom.py's hooks, by stream name.
+    stream_hooks: t.ClassVar[Mapping[str, StreamHooks]] = custom.HOOKS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -134,6 +139,7 @@ class TapLabRefresh(Tap):
     def discover_streams(self) -> list[LabRefreshStream]:
         return [
             streams.SecureStream(self),
+            *(stream(self) for stream in custom.STREAMS),
         ]
 
 

@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_lab_session import streams
+from tap_lab_session import custom, streams
 from tap_lab_session.runtime.cli import run_cli
 from tap_lab_session.runtime.jsonio import BufferedWriter
 
@@ -19,7 +19,10 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tap_lab_session.client import LabSessionStream
+    from tap_lab_session.runtime.hooks import StreamHooks
 
 
 class TapLabSession(Tap):
@@ -27,6 +30,8 @@ class TapLabSession(Tap):
 
     name = "tap-lab-session"
     message_writer_class = BufferedWriter
+    #: custom.py's hooks, by stream name.
+    stream_hooks: t.ClassVar[Mapping[str, StreamHooks]] = custom.HOOKS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -117,6 +122,7 @@ class TapLabSession(Tap):
     def discover_streams(self) -> list[LabSessionStream]:
         return [
             streams.SecureStream(self),
+            *(stream(self) for stream in custom.STREAMS),
         ]
 
 

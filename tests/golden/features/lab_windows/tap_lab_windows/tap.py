@@ -9,7 +9,7 @@ import typing as t
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_lab_windows import streams
+from tap_lab_windows import custom, streams
 from tap_lab_windows.runtime.cli import run_cli
 from tap_lab_windows.runtime.jsonio import BufferedWriter
 
@@ -19,7 +19,10 @@ else:
     from typing_extensions import override
 
 if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from tap_lab_windows.client import LabWindowsStream
+    from tap_lab_windows.runtime.hooks import StreamHooks
 
 
 class TapLabWindows(Tap):
@@ -27,6 +30,8 @@ class TapLabWindows(Tap):
 
     name = "tap-lab-windows"
     message_writer_class = BufferedWriter
+    #: custom.py's hooks, by stream name.
+    stream_hooks: t.ClassVar[Mapping[str, StreamHooks]] = custom.HOOKS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -120,6 +125,7 @@ class TapLabWindows(Tap):
     def discover_streams(self) -> list[LabWindowsStream]:
         return [
             streams.RangeStream(self),
+            *(stream(self) for stream in custom.STREAMS),
         ]
 
 
