@@ -263,6 +263,23 @@ def settings(spec: Spec) -> list[Setting]:
         )
     )
     found += _retry_settings()
+    if spec.uses_concurrency:
+        found.append(
+            Setting(
+                name="max_concurrency",
+                th_type="th.IntegerType",
+                meltano_kind="integer",
+                label="Max Concurrency",
+                description=(
+                    "Requests in flight at once, at most "
+                    f"{spec.pool_size} (the spec's); 1: one request at a time."
+                ),
+                required=False,
+                secret=False,
+                default=None,
+                kind="integer",
+            )
+        )
     auth = spec.authentication
     if isinstance(auth, OAuth2Auth) and auth.refresh_token is not None:
         found.append(
@@ -457,10 +474,30 @@ def _stream_view(
         view.state_every = incremental.state_every or DEFAULT_STATE_EVERY
     view.options = _options(stream)
     view.mixins = _mixins(stream)
+    if spec.concurrency_of(stream) > 1:
+        _concurrent(view, stream, spec)
     view.schema = _shaped_schema(view.schema, stream, spec)
     if incremental is not None and incremental.param_name is not None:
         _place_filter(view, incremental)
     return view
+
+
+def _concurrent(view: StreamView, stream: Stream, spec: Spec) -> None:
+    """Requests in flight at once (runtime/concurrency.py) for this stream."""
+    view.mixins.append("ConcurrentStream")
+    view.options += [
+        ("concurrency", "int", py_literal(spec.concurrency_of(stream))),
+        ("pool_size", "int", py_literal(spec.pool_size)),
+    ]
+    incremental = stream.incremental
+    if (
+        stream.parent_stream
+        and incremental is not None
+        and (incremental.param_name is not None or incremental.window)
+    ):
+        # The filter comes from this parent's bookmark, read when the child's
+        # sync starts: its first request cannot be sent ahead.
+        view.options.append(("prefetch_first_page", "bool", "False"))
 
 
 def _place_filter(view: StreamView, incremental: Incremental) -> None:
@@ -485,6 +522,7 @@ RUNTIME_MIXINS = {
     "RecordStream": "records",
     "IncrementalStream": "incremental",
     "ErrorRulesStream": "errors",
+    "ConcurrentStream": "concurrency",
 }
 
 

@@ -53,6 +53,7 @@ BUILTIN_SETTINGS = (
     "max_response_mb",
     "max_retry_wait",
     "refresh_token_file",
+    "max_concurrency",
 )
 #: Response formats the generated tap can decode.
 RESPONSE_FORMATS = ("application/json", "application/x-ndjson", "application/jsonl")
@@ -83,6 +84,12 @@ PositiveInt = t.Annotated[StrictInt, Field(gt=0)]
 Count = t.Annotated[PositiveInt, AfterValidator(_at_most(MAX_COUNT, "a count"))]
 PageSize = t.Annotated[
     PositiveInt, AfterValidator(_at_most(MAX_PAGE_SIZE, "a page size"))
+]
+#: Requests in flight at once: 1 (one at a time) to MAX_CONCURRENCY.
+MAX_CONCURRENCY = 64
+Concurrency = t.Annotated[
+    PositiveInt,
+    AfterValidator(_at_most(MAX_CONCURRENCY, "requests in flight at once")),
 ]
 
 
@@ -698,6 +705,11 @@ class Stream(Model):
     error_handling: tuple[ErrorRule, ...] = Field(
         (), description="What to do with given HTTP statuses, checked in order."
     )
+    concurrency: Concurrency | None = Field(
+        None,
+        description="Requests of this stream in flight at once (page prefetch, "
+        "children of different parents); default max_concurrency, 1: one at a time.",
+    )
 
     @field_validator("record_filter", mode="before")
     @classmethod
@@ -766,6 +778,11 @@ class Spec(Model):
         description="Hosts, besides the API's own, that next-page URLs and "
         "redirects may lead to; requests to them carry no credentials",
     )
+    max_concurrency: Concurrency | None = Field(
+        None,
+        description="Requests in flight at once for the whole tap (1: one at a "
+        "time, as without the key); the max_concurrency setting lowers it.",
+    )
 
     @field_validator("authentication", mode="before")
     @classmethod
@@ -796,6 +813,22 @@ class Spec(Model):
     def has_incremental(self) -> bool:
         """Whether any stream syncs incrementally (and so start_date exists)."""
         return any(stream.incremental for stream in self.streams)
+
+    def concurrency_of(self, stream: Stream) -> int:
+        """Requests of ``stream`` in flight at once (1: one at a time)."""
+        return stream.concurrency or self.max_concurrency or 1
+
+    @property
+    def uses_concurrency(self) -> bool:
+        """Whether any stream fetches more than one request at once."""
+        return any(self.concurrency_of(s) > 1 for s in self.streams)
+
+    @property
+    def pool_size(self) -> int:
+        """Requests in flight at once for the whole tap."""
+        return self.max_concurrency or max(
+            (self.concurrency_of(s) for s in self.streams), default=1
+        )
 
     def stream(self, stream_id: str) -> Stream | None:
         """The stream with this id, if any."""
