@@ -655,6 +655,7 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "package_paginator_imports": _imports(
             [c for c in paginators if c.in_package], spec.package
         ),
+        "package_imports": _package_imports(paginators, streams, spec.package),
         "custom_paginators": [
             c.class_name for c in paginators if c.module == PACKAGE_PAGINATION
         ],
@@ -705,6 +706,17 @@ def _imports(components: list[Component], package: str) -> dict[str, list[str]]:
         if component.class_name not in names:
             names.append(component.class_name)
     return dict(sorted(found.items()))
+
+
+def _package_imports(
+    paginators: list[Component], streams: list[StreamView], package: str
+) -> dict[str, list[str]]:
+    """streams.py's imports from the package: paginators and run-time mixins."""
+    found = _imports([c for c in paginators if c.in_package], package)
+    for name, module in RUNTIME_MIXINS.items():
+        if any(name in s.mixins for s in streams):
+            found.setdefault(f"{package}.runtime.{module}", []).append(name)
+    return {module: sorted(names) for module, names in sorted(found.items())}
 
 
 def _type_imports(streams: list[StreamView]) -> dict[str, list[str]]:

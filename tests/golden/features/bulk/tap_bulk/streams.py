@@ -12,9 +12,9 @@ from singer_sdk.pagination import PageNumberPaginator
 from tap_bulk import schemas
 from tap_bulk.client import BulkStream
 from tap_bulk.pagination import LimitOffsetPaginator
-from tap_bulk.runtime.paging import StopWhen
 from tap_bulk.runtime.concurrency import ConcurrentStream
 from tap_bulk.runtime.incremental import IncrementalStream
+from tap_bulk.runtime.paging import StopWhen
 
 if sys.version_info >= (3, 12):
     from typing import override

@@ -11,9 +11,9 @@ from singer_sdk.pagination import PageNumberPaginator
 
 from tap_bulk_accounts import schemas
 from tap_bulk_accounts.client import BulkAccountsStream
-from tap_bulk_accounts.runtime.paging import StopWhen
 from tap_bulk_accounts.runtime.concurrency import ConcurrentStream
 from tap_bulk_accounts.runtime.incremental import IncrementalStream
+from tap_bulk_accounts.runtime.paging import StopWhen
 
 if sys.version_info >= (3, 12):
     from typing import override
