@@ -679,7 +679,20 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "meltano": meltano_plugin(spec, tap_settings),
         "logo_src": logo_source(connector),
         "allowed_hosts": tuple(spec.allowed_hosts),
+        "stream_groups": stream_groups(spec),
     }
+
+
+def stream_groups(spec: Spec) -> list[list[str]]:
+    """Each top-level stream with its descendants (a job selects them together)."""
+    groups: list[list[str]] = []
+    for stream in spec.streams:
+        if stream.parent_stream is None:
+            family = [stream.id]
+            for member in family:  # grows as children are found
+                family += [s.id for s in spec.streams if s.parent_stream == member]
+            groups.append(family)
+    return groups
 
 
 def logo_source(connector: Connector) -> str | None:
