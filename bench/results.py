@@ -152,6 +152,7 @@ def _tables(report: Report) -> list[str]:
     parts: list[str] = []
     for bench_set in report.sets:
         parts.append(f"## {bench_set.title}")
+        own = [s for s in report.summaries if s.set_key == bench_set.key]
         if bench_set.key == "latency_memory":
             rows = report.latency_memory
             parts.append(reporting.memory_table(rows, "1k", "100k"))
@@ -161,11 +162,10 @@ def _tables(report: Report) -> list[str]:
             continue
         if bench_set.latency:
             parts += [
-                reporting.latency_table(report.summaries, d)
-                for d in bench_set.datasets
+                reporting.latency_table(own, d) for d in bench_set.datasets
             ]
             continue
-        parts += [reporting.set_table(report.summaries, d) for d in bench_set.datasets]
+        parts += [reporting.set_table(own, d) for d in bench_set.datasets]
     return parts
 
 

@@ -514,10 +514,19 @@ class LatencyServer:
             self._server.bodies = bodies
 
     def reset_in_flight(self) -> None:
-        """Start counting the most requests in flight afresh."""
-        if self._server is not None:
-            with self._server.in_flight.lock:
-                self._server.in_flight.most = 0
+        """Start counting afresh, once the requests of the last run are answered.
+
+        A contender that requested pages ahead may exit while the server still
+        sleeps on them; they would count as the next contender's.
+        """
+        if self._server is None:
+            return
+        counter = self._server.in_flight
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while counter.now and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with counter.lock:
+            counter.most = counter.now
 
     @property
     def max_in_flight(self) -> int:
