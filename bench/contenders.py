@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from datagen import PC_DATASET
+from datagen import PC_DATASETS
 
 FLOOR = "floor"
 FLOOR_ORJSON = "floor-orjson"
@@ -28,6 +28,14 @@ SDK = "sdk-handwritten"
 GENERATED = "generated"
 MSDK = "tap-rest-api-msdk"
 ALL = (FLOOR, FLOOR_ORJSON, SDK, GENERATED, MSDK)
+# Latency mode: the concurrent floor and the taps generated with max_concurrency 8
+# (bench/items.yaml and pc.yaml plus that key), run with the max_concurrency
+# setting at 1 and at 8.
+FLOOR_CONCURRENT = "floor-concurrent"
+GENERATED_C1 = "generated-c1"
+GENERATED_C8 = "generated-c8"
+WORKERS = 8
+LATENCY_ALL = (FLOOR, FLOOR_CONCURRENT, SDK, GENERATED_C1, GENERATED_C8, MSDK)
 
 # tap-rest-api-msdk (1.4.2) flattens records in post_process (nested keys joined
 # with "_", lists dumped to JSON strings), so its schema describes flat records.
@@ -68,7 +76,7 @@ class Job:
     @property
     def is_parent_child(self) -> bool:
         """The parent-child dataset rather than an items dataset."""
-        return self.dataset == PC_DATASET
+        return self.dataset in PC_DATASETS
 
     def config(self, contender: str, data: dict[str, object]) -> str:
         """Write a config file for ``contender``; return its path."""
@@ -89,13 +97,16 @@ class Executables:
     generated_items: Path
     generated_pc: Path
     msdk_tap: Path
+    generated_items_concurrent: Path
+    generated_pc_concurrent: Path
 
 
-def floor_command(script: Path, lib: str) -> Launcher:
-    """``floor.py`` with the stdlib json or orjson."""
+def floor_command(script: Path, lib: str, workers: int = 1) -> Launcher:
+    """``floor.py`` with the stdlib json or orjson (``workers`` in flight)."""
 
     def command(job: Job) -> list[str]:
         base = [sys.executable, str(script), "--lib", lib, "--base-url", job.base_url]
+        base += ["--workers", str(workers)]
         return (
             [*base, "--pc"]
             if job.is_parent_child
@@ -119,15 +130,21 @@ def sdk_command(executable: Path) -> Launcher:
     return command
 
 
-def generated_command(items: Path, parent_child: Path) -> Launcher:
+def generated_command(
+    items: Path,
+    parent_child: Path,
+    name: str = GENERATED,
+    settings: dict[str, object] | None = None,
+) -> Launcher:
     """The tap generated from bench/items.yaml, or the one from bench/pc.yaml."""
 
     def command(job: Job) -> list[str]:
         if job.is_parent_child:
-            config = job.config(GENERATED, {"api_url": job.base_url})
+            config = job.config(name, {"api_url": job.base_url, **(settings or {})})
             return [str(parent_child), "--config", config]
         config = job.config(
-            GENERATED, {"api_url": job.base_url, "dataset": job.dataset}
+            name,
+            {"api_url": job.base_url, "dataset": job.dataset, **(settings or {})},
         )
         return [str(items), "--config", config]
 
@@ -182,4 +199,17 @@ def launchers(exe: Executables) -> dict[str, Launcher]:
         SDK: sdk_command(exe.sdk_tap),
         GENERATED: generated_command(exe.generated_items, exe.generated_pc),
         MSDK: msdk_command(exe.msdk_tap),
+        FLOOR_CONCURRENT: floor_command(exe.floor_script, "json", WORKERS),
+        GENERATED_C1: generated_command(
+            exe.generated_items_concurrent,
+            exe.generated_pc_concurrent,
+            GENERATED_C1,
+            {"max_concurrency": 1},
+        ),
+        GENERATED_C8: generated_command(
+            exe.generated_items_concurrent,
+            exe.generated_pc_concurrent,
+            GENERATED_C8,
+            {"max_concurrency": WORKERS},
+        ),
     }

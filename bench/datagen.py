@@ -57,9 +57,16 @@ ITEMS_DATASETS = {
         Dataset("items_100k_p100", 100_000, 100),
         Dataset("items_100k_p1000", 100_000, 1_000),
         Dataset("items_1m_p1000", 1_000_000, 1_000),
+        # latency mode: 50 pages of 100; memory with prefetch from 1k to 100k
+        Dataset("items_5k_p100", 5_000, 100),
+        Dataset("items_1k_p100", 1_000, 100),
     )
 }
 PC_DATASET = "pc"
+#: Latency mode's parent-child dataset: 100 parents in pages of 10, one child
+#: page (5 children) each. The latency server serves it at the ``/pc/`` routes.
+PC100_DATASET = "pc100"
+PC_DATASETS = {PC_DATASET: (PC_PARENTS, PC_PAGE_SIZE), PC100_DATASET: (100, 10)}
 
 
 def _iso(seconds: float) -> str:
@@ -141,11 +148,11 @@ def _build_items(target: Path, dataset: Dataset) -> None:
     _write_pages(target, item_records(dataset.records), dataset.page_size)
 
 
-def _build_pc(target: Path) -> None:
-    _write_pages(target / "parents", item_records(PC_PARENTS), PC_PAGE_SIZE)
+def _build_pc(target: Path, parents: int, page_size: int) -> None:
+    _write_pages(target / "parents", item_records(parents), page_size)
     children = target / "children"
     children.mkdir()
-    for parent_id in range(1, PC_PARENTS + 1):
+    for parent_id in range(1, parents + 1):
         data = [child_record(parent_id, i) for i in range(PC_CHILDREN_PER_PARENT)]
         (children / f"{parent_id}.json").write_bytes(orjson.dumps({"data": data}))
 
@@ -161,8 +168,8 @@ def ensure_dataset(data_dir: Path, name: str) -> bool:
         return False
     staging = data_dir / f".{name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    if name == PC_DATASET:
-        _build_pc(staging)
+    if name in PC_DATASETS:
+        _build_pc(staging, *PC_DATASETS[name])
     else:
         _build_items(staging, ITEMS_DATASETS[name])
     staging.rename(target)
@@ -171,11 +178,9 @@ def ensure_dataset(data_dir: Path, name: str) -> bool:
 
 def expected_counts(name: str) -> dict[str, int]:
     """Records per stream a correct sync of dataset ``name`` emits."""
-    if name == PC_DATASET:
-        return {
-            "parents": PC_PARENTS,
-            "children": PC_PARENTS * PC_CHILDREN_PER_PARENT,
-        }
+    if name in PC_DATASETS:
+        parents = PC_DATASETS[name][0]
+        return {"parents": parents, "children": parents * PC_CHILDREN_PER_PARENT}
     return {"items": ITEMS_DATASETS[name].records}
 
 

@@ -6,7 +6,12 @@ a buffered binary stdout. No schema conformance, validation or state: only a
 minimal ``SCHEMA`` message per stream. ``--lib json`` uses the standard library,
 ``--lib orjson`` the same loop with orjson.
 
-Usage: ``floor.py --lib json|orjson --base-url URL (--dataset NAME | --pc)``
+``--workers N`` (the concurrent floor): a thread pool of N fetches pages, N
+pages ahead of the one being written (stopping at the first empty page), and a
+parent page's children together; output is written in the sequential order.
+
+Usage: ``floor.py --lib json|orjson --base-url URL (--dataset NAME | --pc)
+[--workers N]``
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -106,6 +114,57 @@ class Floor:
             self.out.write(self.codec.chunk(messages))
 
 
+class ConcurrentFloor(Floor):
+    """The floor with ``workers`` requests in flight, output in sequential order."""
+
+    def __init__(
+        self, base_url: str, codec: Codec, out: BinaryIO, workers: int
+    ) -> None:
+        super().__init__(base_url, codec, out)
+        self.workers = workers
+        self.pool = ThreadPoolExecutor(max_workers=workers)
+        self.local = threading.local()
+
+    def get(self, path: str, page: int | None = None) -> list[Record]:
+        """One response's records, on this thread's own session."""
+        session = getattr(self.local, "session", None)
+        if session is None:
+            session = self.local.session = requests.Session()
+        params = None if page is None else {"page": page}
+        response = session.get(self.base_url + path, params=params)
+        response.raise_for_status()
+        return list(self.codec.loads(response.content)["data"])
+
+    def pages(self, path: str) -> Iterator[list[Record]]:
+        """Pages 1, 2, ... fetched ``workers`` ahead, until the first empty one."""
+        ahead: deque[Future[list[Record]]] = deque()
+        following = 1
+        while True:
+            while len(ahead) < self.workers:
+                ahead.append(self.pool.submit(self.get, path, following))
+                following += 1
+            records = ahead.popleft().result()
+            if not records:
+                for future in ahead:
+                    future.cancel()
+                return
+            yield records
+
+    def sync_parent_child(self) -> None:
+        """Parent pages ahead; the children of a page's parents together."""
+        self.schemas("parents", "children")
+        for parents in self.pages("/pc/parents"):
+            children = [
+                self.pool.submit(self.get, f"/pc/parents/{parent['id']}/children")
+                for parent in parents
+            ]
+            messages: list[Record] = []
+            for parent, future in zip(parents, children, strict=True):
+                messages.append(record("parents", parent))
+                messages += [record("children", child) for child in future.result()]
+            self.out.write(self.codec.chunk(messages))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run one floor sync to stdout."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -114,14 +173,22 @@ def main(argv: list[str] | None = None) -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--dataset", help="items dataset, e.g. items_100k_p1000")
     target.add_argument("--pc", action="store_true", help="parents and children")
+    parser.add_argument("--workers", type=int, default=1, help="requests in flight")
     args = parser.parse_args(argv)
     out = sys.stdout.buffer
-    floor = Floor(args.base_url, CODECS[args.lib](), out)
+    codec = CODECS[args.lib]()
+    floor = (
+        ConcurrentFloor(args.base_url, codec, out, args.workers)
+        if args.workers > 1
+        else Floor(args.base_url, codec, out)
+    )
     if args.pc:
         floor.sync_parent_child()
     else:
         floor.sync_items(args.dataset)
     out.flush()
+    if isinstance(floor, ConcurrentFloor):
+        floor.pool.shutdown(cancel_futures=True)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,16 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from contenders import FLOOR, FLOOR_ORJSON, GENERATED, MSDK, SDK
+from contenders import (
+    FLOOR,
+    FLOOR_CONCURRENT,
+    FLOOR_ORJSON,
+    GENERATED,
+    GENERATED_C1,
+    GENERATED_C8,
+    MSDK,
+    SDK,
+)
 from measure import Measurement
 
 
@@ -20,6 +29,8 @@ class Run:
     round: int
     measurement: Measurement
     expected: dict[str, int]
+    #: Latency mode: the most requests the server saw in flight at once.
+    in_flight: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -75,6 +86,12 @@ class Summary:
     def ok(self) -> bool:
         """Every run emitted the expected records and exited 0."""
         return all(r.ok for r in self.runs)
+
+    @property
+    def in_flight(self) -> int | None:
+        """The most requests in flight in any run (latency mode)."""
+        found = [r.in_flight for r in self.runs if r.in_flight is not None]
+        return max(found) if found else None
 
 
 def summarize(runs: Iterable[Run]) -> list[Summary]:
@@ -132,6 +149,31 @@ def set_table(summaries: list[Summary], dataset: str) -> str:
             f"| {min(s.walls):.2f}-{max(s.walls):.2f} | {rate(s.records, s.wall)} "
             f"| {s.cpu:.2f} | {s.rss_mb:.0f} | {_x(ratio(s, floor))} "
             f"| {_x(ratio(s, floor_orjson))} |"
+        )
+    return "\n".join(lines)
+
+
+LATENCY_HEADER = (
+    "| contender | records | median wall s | min-max wall s | max in flight "
+    "| CPU s | peak RSS MB | x floor-concurrent (wall) | speed-up vs sdk-handwritten |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def latency_table(summaries: list[Summary], dataset: str) -> str:
+    """The Markdown table of one latency-mode dataset."""
+    rows = [s for s in summaries if s.dataset == dataset]
+    concurrent = find(rows, dataset, FLOOR_CONCURRENT)
+    sdk = find(rows, dataset, SDK)
+    lines = [LATENCY_HEADER]
+    for s in rows:
+        records = f"{s.records:,}" + ("" if s.ok else " ⚠")
+        flight = "n/a" if s.in_flight is None else str(s.in_flight)
+        lines.append(
+            f"| {s.contender} | {records} | {s.wall:.2f} "
+            f"| {min(s.walls):.2f}-{max(s.walls):.2f} | {flight} | {s.cpu:.2f} "
+            f"| {s.rss_mb:.0f} | {_x(ratio(s, concurrent))} "
+            f"| {_x(_speedup(sdk, s))} |"
         )
     return "\n".join(lines)
 
@@ -265,4 +307,48 @@ def targets(
         ),
         Target("memory: generated peak RSS growth 10k → 1M", growth, 10.0, "%"),
         Target("generation: 100-stream spec, best of 3", generation_s, 1.0, " s"),
+    ]
+
+
+def latency_targets(
+    summaries: list[Summary], memory: list[MemoryRow], datasets: dict[str, str]
+) -> list[Target]:
+    """The latency-mode targets (100 ms per request)."""
+    items, pc = datasets["latency_items"], datasets["latency_pc"]
+    c8 = find(summaries, items, GENERATED_C8)
+    growth = next((r.growth_pct for r in memory if r.contender == GENERATED_C8), None)
+    c1, plain = find(summaries, items, GENERATED_C1), find(summaries, items, SDK)
+    return [
+        Target(
+            "latency 50 pages: generated-c8 vs floor-concurrent (wall)",
+            ratio(c8, find(summaries, items, FLOOR_CONCURRENT)),
+            1.5,
+            "x",
+        ),
+        Target(
+            "latency 50 pages: generated-c8 speed-up over sdk-handwritten",
+            _speedup(find(summaries, items, SDK), c8),
+            4.0,
+            "x",
+            at_most=False,
+        ),
+        Target(
+            "latency parent-child: generated-c8 speed-up over sdk-handwritten",
+            _speedup(find(summaries, pc, SDK), find(summaries, pc, GENERATED_C8)),
+            5.0,
+            "x",
+            at_most=False,
+        ),
+        Target(
+            "latency 50 pages: generated-c1 vs sdk-handwritten (no worse, wall)",
+            ratio(c1, plain),
+            1.0,
+            "x",
+        ),
+        Target(
+            "latency memory: generated-c8 peak RSS growth 1k → 100k",
+            growth,
+            10.0,
+            "%",
+        ),
     ]

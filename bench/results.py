@@ -12,7 +12,16 @@ from typing import Any
 
 import reporting
 from genspeed import GenerationTiming
-from plan import MEMORY_LARGE, MEMORY_SMALL, TARGET_DATASETS, BenchSet
+from plan import (
+    LATENCY_ITEMS,
+    LATENCY_MEMORY,
+    LATENCY_S,
+    MEMORY_LARGE,
+    MEMORY_SMALL,
+    TARGET_DATASETS,
+    BenchSet,
+)
+from datagen import PC100_DATASET
 
 NOTES = (
     "Medians of the runs; each round runs the contenders one at a time, in an "
@@ -27,6 +36,14 @@ NOTES = (
     "to JSON strings. It has no parent-child streams.",
     "Ratios compare contenders measured in the same sitting; absolute seconds "
     "depend on the machine and on whatever else it is doing.",
+    f"Latency mode: a stdlib ThreadingHTTPServer in the benchmark process answers "
+    f"every request {LATENCY_S * 1000:.0f} ms late (the same page files) and counts "
+    "the requests in flight. floor-concurrent is floor.py with a pool of 8 threads "
+    "(8 pages ahead, stopping at the first empty page; a page's children "
+    "together), written in sequential order. generated-c1 / -c8 are the taps "
+    "generated from items.yaml and pc.yaml plus max_concurrency: 8, run with the "
+    "max_concurrency setting at 1 and 8. Airbyte's concurrent runtime is not "
+    "measured.",
 )
 
 
@@ -67,18 +84,33 @@ class Report:
     elapsed_s: float = 0.0
     summaries: list[reporting.Summary] = field(init=False)
     memory: list[reporting.MemoryRow] = field(init=False)
+    latency_memory: list[reporting.MemoryRow] = field(init=False)
     targets: list[reporting.Target] = field(init=False)
 
     def __post_init__(self) -> None:
         self.summaries = reporting.summarize(self.runs)
-        memory_contenders = next((s.contenders for s in self.sets if s.is_memory), ())
+        memory_contenders = next(
+            (s.contenders for s in self.sets if s.key == "memory"), ()
+        )
         self.memory = reporting.memory_rows(
             self.summaries, MEMORY_SMALL, MEMORY_LARGE, memory_contenders
+        )
+        latency_contenders = next(
+            (s.contenders for s in self.sets if s.key == "latency_memory"), ()
+        )
+        self.latency_memory = reporting.memory_rows(
+            self.summaries, *LATENCY_MEMORY, latency_contenders
         )
         best = None if self.generation is None else self.generation.best_s
         self.targets = reporting.targets(
             self.summaries, self.memory, best, TARGET_DATASETS
         )
+        if any(s.latency for s in self.sets):
+            self.targets += reporting.latency_targets(
+                self.summaries,
+                self.latency_memory,
+                {"latency_items": LATENCY_ITEMS, "latency_pc": PC100_DATASET},
+            )
 
     @property
     def problems(self) -> list[str]:
@@ -120,10 +152,20 @@ def _tables(report: Report) -> list[str]:
     parts: list[str] = []
     for bench_set in report.sets:
         parts.append(f"## {bench_set.title}")
+        own = [s for s in report.summaries if s.set_key == bench_set.key]
+        if bench_set.key == "latency_memory":
+            rows = report.latency_memory
+            parts.append(reporting.memory_table(rows, "1k", "100k"))
+            continue
         if bench_set.is_memory:
             parts.append(reporting.memory_table(report.memory, "10k", "1M"))
             continue
-        parts += [reporting.set_table(report.summaries, d) for d in bench_set.datasets]
+        if bench_set.latency:
+            parts += [
+                reporting.latency_table(own, d) for d in bench_set.datasets
+            ]
+            continue
+        parts += [reporting.set_table(own, d) for d in bench_set.datasets]
     return parts
 
 
@@ -184,6 +226,7 @@ def _run_json(run: reporting.Run) -> dict[str, Any]:
         "expected": run.expected,
         "ok": run.ok,
         "problem": run.problem(),
+        "max_in_flight": run.in_flight,
     }
 
 

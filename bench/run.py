@@ -32,7 +32,8 @@ import results
 import servers
 import venvs
 from measure import Measurement, run_measured, stderr_tail
-from plan import PREFLIGHT_DATASET, SETS, BenchSet
+from datagen import PC100_DATASET
+from plan import LATENCY_S, PREFLIGHT_DATASET, SETS, BenchSet
 
 import tap_builder
 
@@ -69,9 +70,12 @@ def prepare_data(sets: list[BenchSet]) -> None:
 def prepare_venvs(needed: set[str]) -> cn.Executables:
     """Build the venvs the chosen contenders need; return their executables."""
     sdk_venv, msdk_venv = CACHE / "venv-sdk", CACHE / "venv-msdk"
-    if needed & {cn.SDK, cn.GENERATED}:
-        specs = [BENCH_DIR / "items.yaml", BENCH_DIR / "pc.yaml"]
+    if needed & {cn.SDK, cn.GENERATED, cn.GENERATED_C1, cn.GENERATED_C8}:
         build = CACHE / "build"
+        specs = [BENCH_DIR / "items.yaml", BENCH_DIR / "pc.yaml"]
+        specs += [
+            venvs.concurrent_spec(spec, build, cn.WORKERS) for spec in list(specs)
+        ]
         venvs.setup_sdk_venv(sdk_venv, BENCH_DIR / "sdk_tap", specs, build, log)
     if cn.MSDK in needed:
         venvs.setup_msdk_venv(msdk_venv, log)
@@ -81,6 +85,8 @@ def prepare_venvs(needed: set[str]) -> cn.Executables:
         generated_items=venvs.bin_path(sdk_venv, "tap-benchitems"),
         generated_pc=venvs.bin_path(sdk_venv, "tap-benchpc"),
         msdk_tap=venvs.bin_path(msdk_venv, "tap-rest-api-msdk"),
+        generated_items_concurrent=venvs.bin_path(sdk_venv, "tap-benchitemsc"),
+        generated_pc_concurrent=venvs.bin_path(sdk_venv, "tap-benchpcc"),
     )
 
 
@@ -160,9 +166,17 @@ class Runner:
             for number in range(1, rounds + 1):
                 shift = (number - 1) % len(order)
                 for contender in order[shift:] + order[:shift]:
+                    latency = self.server if bench_set.latency else None
+                    if isinstance(latency, servers.LatencyServer):
+                        latency.reset_in_flight()
                     m = self.measure(contender, dataset)
+                    in_flight = (
+                        latency.max_in_flight
+                        if isinstance(latency, servers.LatencyServer)
+                        else None
+                    )
                     run = reporting.Run(
-                        bench_set.key, dataset, contender, number, m, expected
+                        bench_set.key, dataset, contender, number, m, expected, in_flight
                     )
                     log(_progress(run, rounds))
                     runs.append(run)
@@ -172,9 +186,10 @@ class Runner:
 def _progress(run: reporting.Run, rounds: int) -> str:
     m = run.measurement
     status = "ok" if run.ok else f"PROBLEM: {run.problem()}"
+    flight = "" if run.in_flight is None else f"{run.in_flight} in flight, "
     return (
         f"[{run.dataset} {run.round}/{rounds}] {run.contender}: "
-        f"{m.wall_s:.2f} s wall, {m.cpu_s:.2f} s CPU, "
+        f"{m.wall_s:.2f} s wall, {flight}{m.cpu_s:.2f} s CPU, "
         f"{m.max_rss_kb / 1024:.0f} MB, {m.total_records:,} records, {status}"
     )
 
@@ -229,14 +244,35 @@ def run(args: argparse.Namespace) -> results.Report:
     launchers = cn.launchers(prepare_venvs(needed))
     server = servers.start_server(CACHE, DATA, log, force_stdlib=args.stdlib_server)
     log(f"server: {server.version} at {server.url}")
+    slow: servers.LatencyServer | None = None
     try:
         machine = results.machine_info(server.version)
         with tempfile.TemporaryDirectory(prefix="tap-bench-") as tmp:
             runner = Runner(server, launchers, Path(tmp))
-            runner.preflight([c for c in cn.ALL if c in needed])
-            runs = [run for s in sets for run in runner.run_set(s, args.runs)]
+            contenders = dict.fromkeys([*cn.ALL, *cn.LATENCY_ALL])
+            runner.preflight([c for c in contenders if c in needed])
+            runs = [
+                run
+                for s in sets
+                if not s.latency
+                for run in runner.run_set(s, args.runs)
+            ]
+            if any(s.latency for s in sets):
+                slow = servers.LatencyServer(DATA, LATENCY_S, PC100_DATASET)
+                slow.start()
+                log(f"latency server: {slow.version} at {slow.url}")
+                machine["latency_server"] = slow.version
+                slow_runner = Runner(slow, launchers, Path(tmp))
+                runs += [
+                    run
+                    for s in sets
+                    if s.latency
+                    for run in slow_runner.run_set(s, args.runs)
+                ]
     finally:
         server.stop()
+        if slow is not None:
+            slow.stop()
     report = results.Report(
         machine=machine,
         versions=versions(needed),

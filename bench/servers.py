@@ -418,3 +418,126 @@ def start_server(
     fallback = StdlibServer(data_dir, reason)
     fallback.start()
     return fallback
+
+
+# --------------------------------------------------------------------------- #
+# latency mode
+# --------------------------------------------------------------------------- #
+
+
+class _InFlight:
+    """Requests being answered now, and the most at once since the last reset."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+
+    def __enter__(self) -> None:
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            self.now -= 1
+
+
+class _SlowPageServer(_PageServer):
+    delay: float
+    in_flight: _InFlight
+    pc_dataset: str
+
+
+class _SlowPageHandler(_PageHandler):
+    """Waits ``delay`` seconds before each answer; ``/pc/`` reads ``pc_dataset``."""
+
+    server: _SlowPageServer
+
+    def do_GET(self) -> None:
+        if urllib.parse.urlsplit(self.path).path == "/health":
+            self._send(HTTP_OK, b"ok")
+            return
+        with self.server.in_flight:
+            time.sleep(self.server.delay)
+            relative = route(self.path)
+            if relative is not None and relative.startswith("pc/"):
+                relative = self.server.pc_dataset + relative[2:]
+            body = self.server.bodies.get(relative) if relative else None
+            if body is None:
+                self._send(404, b'{"error": "not found"}')
+            else:
+                self._send(HTTP_OK, body)
+
+
+@dataclass
+class LatencyServer:
+    """A slow API: the same pages, each answered after ``delay`` seconds.
+
+    A ``ThreadingHTTPServer`` (a thread per connection, so concurrent requests
+    wait side by side) in a thread of this process, bodies in memory. It counts
+    the requests in flight: :meth:`reset_in_flight` before a run,
+    :attr:`max_in_flight` after it. ``/pc/...`` serves ``pc_dataset``.
+    """
+
+    data_dir: Path
+    delay: float
+    pc_dataset: str
+    url: str = ""
+    kind: str = "latency"
+    version: str = ""
+    _server: _SlowPageServer | None = field(default=None, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        """Listen on a free port of 127.0.0.1."""
+        server = _SlowPageServer((HOST, 0), _SlowPageHandler)
+        server.bodies = {}
+        server.delay = 0.0  # answer the readiness probe at once
+        server.in_flight = _InFlight()
+        server.pc_dataset = self.pc_dataset
+        self._server = server
+        self.url = f"http://{HOST}:{server.server_address[1]}"
+        self.version = f"stdlib ThreadingHTTPServer, {self.delay * 1000:.0f} ms/request"
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+        wait_until_ready(f"{self.url}/health", self._thread.is_alive)
+        server.delay = self.delay
+
+    def prepare(self, datasets: list[str]) -> None:
+        """Load the page files of ``datasets`` into memory."""
+        bodies: dict[str, bytes] = {}
+        for name in datasets:
+            for path in (self.data_dir / name).rglob("*.json"):
+                bodies[path.relative_to(self.data_dir).as_posix()] = path.read_bytes()
+        if self._server is not None:
+            self._server.bodies = bodies
+
+    def reset_in_flight(self) -> None:
+        """Start counting afresh, once the requests of the last run are answered.
+
+        A contender that requested pages ahead may exit while the server still
+        sleeps on them; they would count as the next contender's.
+        """
+        if self._server is None:
+            return
+        counter = self._server.in_flight
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while counter.now and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with counter.lock:
+            counter.most = counter.now
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests answered at once since the last reset."""
+        return 0 if self._server is None else self._server.in_flight.most
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=STOP_TIMEOUT_S)

@@ -19,6 +19,8 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
+
 import tap_builder
 
 SDK_REQUIREMENTS = ["singer-sdk[msgspec]~=0.54.9", "typing-extensions", "hatchling"]
@@ -82,6 +84,17 @@ def generate_tap(spec: Path, out_dir: Path) -> list[str]:
     tap_builder.generate(spec, out_dir, force=True)
     pyproject = tomllib.loads((out_dir / "pyproject.toml").read_text("utf-8"))
     return list(pyproject["project"].get("dependencies", []))
+
+
+def concurrent_spec(spec: Path, build_dir: Path, workers: int) -> Path:
+    """``spec`` with ``max_concurrency: workers`` and tap id ``<id>c``, written out."""
+    data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    data["tap_id"] += "c"
+    data["max_concurrency"] = workers
+    build_dir.mkdir(parents=True, exist_ok=True)
+    target = build_dir / f"{spec.stem}_concurrent.yaml"
+    target.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return target
 
 
 def setup_sdk_venv(

@@ -150,3 +150,88 @@ def test_meltano_run_parent_child_twice(
     second = _run(meltano, project, "clinic", demo_server, "out-clinic-2")
     assert second["medical_forms"] == [9002, 9003, 9006, 9007, 9009, 9010]
     assert second["clients"] == list(range(1, 8))
+
+
+def test_two_partitions_run_in_parallel_with_their_own_state(
+    meltano: Path, demo_server: DemoServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Scale-out: one tap as two Meltano jobs (one account each) at the same time.
+
+    Each partition is an extractor that inherits from the tap (`inherit_from`)
+    with its own `account`, so each job has its own run folder and its own state
+    id (`dev:<job>-to-target-jsonl`). Both run as parallel processes; every
+    record arrives exactly once and both states hold their own bookmark.
+    """
+    from tap_builder.demo.apis import bulk
+
+    root = tmp_path_factory.mktemp("meltano-scale")
+    _meltano(meltano, root, "init", "--no-usage-stats", "project")
+    project = root / "project"
+    spec = SAMPLES / "features" / "bulk_accounts.yaml"
+    _, package, _ = generate(spec, root / "tap-bulk-accounts")
+    plugins = yaml.safe_load((package / "meltano.yml").read_text())["plugins"]
+    extractor = plugins["extractors"][0] | {"pip_url": str(package)}
+    (root / "tap.yml").write_text(yaml.safe_dump(extractor))
+    loader = {k: v for k, v in plugins["loaders"][0].items() if k != "config"}
+    (root / "target.yml").write_text(yaml.safe_dump(loader))
+    for kind, name, ref in (
+        ("extractor", "tap-bulk-accounts", "tap.yml"),
+        ("loader", "target-jsonl", "target.yml"),
+    ):
+        _meltano(
+            meltano,
+            project,
+            "add",
+            "--plugin-type",
+            kind,
+            name,
+            "--from-ref",
+            str(root / ref),
+        )
+    config = yaml.safe_load((project / "meltano.yml").read_text())
+    extractors = config["plugins"]["extractors"]
+    extractors[0]["config"] = {"api_url": f"{demo_server.url}/bulk/v1"}
+    for account in bulk.ACCOUNTS:
+        extractors.append(
+            {
+                "name": f"tap-bulk-accounts--{account}",
+                "inherit_from": "tap-bulk-accounts",
+                "config": {"account": account},
+            }
+        )
+    (project / "meltano.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    _meltano(meltano, project, "install")
+    jobs = {}
+    for account in bulk.ACCOUNTS:
+        destination = project / f"out-{account}"
+        destination.mkdir()
+        env = {
+            **_env(),
+            "TARGET_JSONL_DESTINATION_PATH": str(destination),
+            "TARGET_JSONL_DO_TIMESTAMP_FILE": "false",
+        }
+        command = [str(meltano), "run", f"tap-bulk-accounts--{account}", "target-jsonl"]
+        jobs[account] = subprocess.Popen(
+            command,
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    for account, job in jobs.items():
+        _, stderr = job.communicate(timeout=600)
+        assert job.returncode == 0, f"{account}:\n{stderr[-4000:]}"
+    seen: list[int] = []
+    for base, (account, count) in enumerate(bulk.ACCOUNTS.items(), start=1):
+        lines = (project / f"out-{account}" / "account_items.jsonl").read_text()
+        ids = [json.loads(line)["id"] for line in lines.splitlines()]
+        assert ids == [base * 1000 + n for n in range(1, count + 1)]
+        seen += ids
+        state_id = f"dev:tap-bulk-accounts--{account}-to-target-jsonl"
+        out = _meltano(meltano, project, "state", "get", state_id)
+        state = json.loads(out.strip().splitlines()[-1])["singer_state"]
+        last = bulk.ACCOUNT_ITEMS[account][-1]["updated_at"]
+        bookmark = state["bookmarks"]["account_items"]["replication_key_value"]
+        assert bookmark == last
+    assert len(seen) == len(set(seen)) == sum(bulk.ACCOUNTS.values())

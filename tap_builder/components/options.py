@@ -6,6 +6,9 @@ spec's stream. The attribute's annotation is written by its macro in
 ``templates/tap/macros/options.jinja``; the run-time mixin classes hold the
 behaviour. Options a stream does not use are not written (the mixins' defaults
 apply), and a mixin is a base of a stream only when one of its options is used.
+Concurrency (``ConcurrentStream``: ``concurrency``, ``pool_size``,
+``prefetch_first_page``) depends on the whole spec, so the renderer adds it
+(``render/context.py``) rather than this per-stream table.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ MIXINS = {
     "RecordStream": "records",
     "IncrementalStream": "incremental",
     "ErrorRulesStream": "errors",
+    "ConcurrentStream": "concurrency",
 }
 
 

@@ -49,6 +49,8 @@ DEMO_SETTINGS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
         "openlib": MappingProxyType({}),
         # Not a sample spec: the lab API serves sample_specs/features/*.yaml.
         "lab": MappingProxyType({"token": "lab-demo-token", "workspace": "acme"}),
+        # Not a sample spec: the bulk API serves sample_specs/features/bulk*.yaml.
+        "bulk": MappingProxyType({}),
     }
 )
 
@@ -63,6 +65,7 @@ API_PREFIXES: Mapping[str, str] = MappingProxyType(
         "helpdesk": "/helpdesk/api/v2",
         "openlib": "/openlib/v1",
         "lab": "/lab/v1",
+        "bulk": "/bulk/v1",
     }
 )
 

@@ -61,6 +61,32 @@ class RecordedRequest:
 Recorder = Callable[[RecordedRequest], None]
 
 
+class InFlight:
+    """Counts requests being answered, and the most there were at once."""
+
+    def __init__(self) -> None:
+        """No request yet."""
+        self._lock = threading.Lock()
+        self.now = 0
+        self.most = 0
+
+    def __enter__(self) -> None:
+        """A request arrived."""
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def __exit__(self, *exc: object) -> None:
+        """Its answer was sent."""
+        with self._lock:
+            self.now -= 1
+
+    def reset(self) -> None:
+        """Forget the most so far."""
+        with self._lock:
+            self.most = self.now
+
+
 class _HTTPServer(ThreadingHTTPServer):
     """Threading server that records requests and keeps errors quiet."""
 
@@ -68,10 +94,17 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = False
 
     def __init__(
-        self, address: tuple[str, int], recorder: Recorder, faults: FaultInjector
+        self,
+        address: tuple[str, int],
+        recorder: Recorder,
+        faults: FaultInjector,
+        latency: float = 0.0,
     ) -> None:
         self.recorder = recorder
         self.faults = faults
+        #: Seconds every answer waits before it is computed (a slow API).
+        self.latency = latency
+        self.in_flight = InFlight()
         super().__init__(address, _RequestHandler)
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -112,7 +145,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """Stay quiet: never print requests (they may carry credentials)."""
 
     def _answer(self) -> None:
+        server = cast(_HTTPServer, self.server)
+        with server.in_flight:
+            self._answer_counted(server)
+
+    def _answer_counted(self, server: _HTTPServer) -> None:
         arrived = time.monotonic()
+        if server.latency:
+            time.sleep(server.latency)
         split = urlsplit(self.path)
         query = parse_qs(split.query, keep_blank_values=True)
         headers = {name.lower(): value for name, value in self.headers.items()}
@@ -121,7 +161,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
         )
         path = unquote(split.path)
         request = ApiRequest(self.command, path, query, headers, body, {})
-        server = cast(_HTTPServer, self.server)
         fault = server.faults.choose(f"{self.command} {self.path} {body!r}", path)
         if fault is not None:
             status = self._inject(fault, request)
@@ -249,7 +288,11 @@ class DemoServer:
     """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, faults: FaultPlan | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: FaultPlan | None = None,
+        latency: float = 0.0,
     ) -> None:
         """Bind the server socket.
 
@@ -257,6 +300,8 @@ class DemoServer:
             host: ``127.0.0.1`` (or ``localhost``); nothing else is allowed.
             port: TCP port, 0 for any free one.
             faults: Transient (and permanent) failures to inject; none by default.
+            latency: Seconds every answer is delayed (a slow API); the most
+                requests in flight at once is :attr:`max_in_flight`.
 
         Raises:
             ValueError: for a host other than the loopback address.
@@ -267,7 +312,9 @@ class DemoServer:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._faults = FaultInjector(faults or FaultPlan())
-        self._httpd = _HTTPServer(("127.0.0.1", port), self._record, self._faults)
+        self._httpd = _HTTPServer(
+            ("127.0.0.1", port), self._record, self._faults, latency
+        )
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -279,6 +326,11 @@ class DemoServer:
     def faults_injected(self) -> dict[str, int]:
         """How many faults of each kind were injected so far."""
         return dict(self._faults.injected)
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests answered at once since start or the last clear."""
+        return self._httpd.in_flight.most
 
     @property
     def port(self) -> int:
@@ -300,6 +352,7 @@ class DemoServer:
         """Forget the recorded requests."""
         with self._lock:
             self._requests.clear()
+        self._httpd.in_flight.reset()
 
     def start(self) -> DemoServer:
         """Serve in a daemon thread (no-op when already serving).

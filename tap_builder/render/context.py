@@ -268,6 +268,23 @@ def settings(spec: Spec) -> list[Setting]:
         )
     )
     found += _retry_settings()
+    if spec.uses_concurrency:
+        found.append(
+            Setting(
+                name="max_concurrency",
+                th_type="th.IntegerType",
+                meltano_kind="integer",
+                label="Max Concurrency",
+                description=(
+                    "Requests in flight at once, at most "
+                    f"{spec.pool_size} (the spec's); 1: one request at a time."
+                ),
+                required=False,
+                secret=False,
+                default=None,
+                kind="integer",
+            )
+        )
     auth = spec.authentication
     if "refresh_token_file" in AUTHENTICATORS[auth.type].settings(auth):
         found.append(
@@ -463,10 +480,30 @@ def _stream_view(
         view.state_every = incremental.state_every or DEFAULT_STATE_EVERY
     view.options = used_options(stream)
     view.mixins = mixins(stream)
+    if spec.concurrency_of(stream) > 1:
+        _concurrent(view, stream, spec)
     view.schema = _shaped_schema(view.schema, stream, spec)
     if incremental is not None:
         _place_filter(view, incremental)
     return view
+
+
+def _concurrent(view: StreamView, stream: Stream, spec: Spec) -> None:
+    """Requests in flight at once (runtime/concurrency.py) for this stream."""
+    view.mixins.append("ConcurrentStream")
+    view.options += [
+        ("concurrency", spec.concurrency_of(stream)),
+        ("pool_size", spec.pool_size),
+    ]
+    incremental = stream.incremental
+    if (
+        stream.parent_stream
+        and incremental is not None
+        and (incremental.param_name is not None or incremental.window)
+    ):
+        # The filter comes from this parent's bookmark, read when the child's
+        # sync starts: its first request cannot be sent ahead.
+        view.options.append(("prefetch_first_page", False))
 
 
 def _place_filter(view: StreamView, incremental: Incremental) -> None:
@@ -549,6 +586,7 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "package_paginator_imports": _imports(
             [c for c in paginators if c.in_package], spec.package
         ),
+        "package_imports": _package_imports(paginators, streams, spec.package),
         "runtime_mixins": {
             MIXINS[name]: name
             for name in MIXINS
@@ -571,7 +609,20 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "meltano": meltano_plugin(spec, tap_settings),
         "logo_src": logo_source(connector),
         "allowed_hosts": tuple(spec.allowed_hosts),
+        "stream_groups": stream_groups(spec),
     }
+
+
+def stream_groups(spec: Spec) -> list[list[str]]:
+    """Each top-level stream with its descendants (a job selects them together)."""
+    groups: list[list[str]] = []
+    for stream in spec.streams:
+        if stream.parent_stream is None:
+            family = [stream.id]
+            for member in family:  # grows as children are found
+                family += [s.id for s in spec.streams if s.parent_stream == member]
+            groups.append(family)
+    return groups
 
 
 def logo_source(connector: Connector) -> str | None:
@@ -598,6 +649,17 @@ def _imports(components: list[Component], package: str) -> dict[str, list[str]]:
         if component.class_name not in names:
             names.append(component.class_name)
     return dict(sorted(found.items()))
+
+
+def _package_imports(
+    paginators: list[Component], streams: list[StreamView], package: str
+) -> dict[str, list[str]]:
+    """streams.py's imports from the package: paginators and run-time mixins."""
+    found = _imports([c for c in paginators if c.in_package], package)
+    for name, module in MIXINS.items():
+        if any(name in s.mixins for s in streams):
+            found.setdefault(f"{package}.runtime.{module}", []).append(name)
+    return {module: sorted(names) for module, names in sorted(found.items())}
 
 
 @dataclass(frozen=True)

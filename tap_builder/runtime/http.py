@@ -352,16 +352,65 @@ _FAILURES: tuple[tuple[t.Callable[[BaseException, str], bool], str], ...] = (
 )
 
 
-_RATE_LOCK = threading.Lock()
-_LAST_REQUEST = [0.0]
+class Cancelled(Exception):  # noqa: N818 - a state, not an error
+    """A request was called off before it was sent (the sync is ending)."""
+
+
+class Budget:
+    """The request budget of the whole process, shared by every stream and worker.
+
+    Requests are spaced ``min_interval`` apart (each takes the next free slot,
+    then sleeps outside the lock, so several workers queue in order), and a
+    pause asked for by the API (``Retry-After``, a rate-limit reset) holds back
+    every request, not only the one that got the 429.
+    """
+
+    def __init__(self) -> None:
+        """An empty budget: no request sent, no pause."""
+        self._lock = threading.Lock()
+        self._last = 0.0
+        self._paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        """Hold back every request for ``seconds`` from now."""
+        if seconds > 0:
+            with self._lock:
+                self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    def wait(
+        self,
+        min_interval: float,
+        not_before: float = 0.0,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        """Sleep until this request may go: its slot, the pause, ``not_before``.
+
+        Raises:
+            Cancelled: when ``cancel`` is set before or while waiting.
+        """
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                slot = max(now, not_before, self._paused_until)
+                if min_interval > 0:
+                    slot = max(slot, self._last + min_interval)
+                    self._last = slot
+            delay = slot - now
+            if cancel is not None and (cancel.is_set() or cancel.wait(delay)):
+                raise Cancelled
+            if cancel is None and delay > 0:
+                time.sleep(delay)
+            if time.monotonic() >= self._paused_until:  # no pause began meanwhile
+                return
+
+
+#: The budget of this process.
+BUDGET = Budget()
 
 
 def wait_for_rate_limit(min_interval: float) -> None:
-    """Sleep so that requests of this process are ``min_interval`` apart."""
-    if min_interval <= 0:
-        return
-    with _RATE_LOCK:
-        delay = _LAST_REQUEST[0] + min_interval - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        _LAST_REQUEST[0] = time.monotonic()
+    """Sleep so that requests of this process are ``min_interval`` apart.
+
+    Also waits out a pause an API asked for (see :class:`Budget`).
+    """
+    BUDGET.wait(min_interval)

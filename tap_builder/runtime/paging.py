@@ -125,6 +125,16 @@ class StopWhen(BaseAPIPaginator[t.Any]):
         self.reason: str | None = None
 
     @property
+    def inner(self) -> BaseAPIPaginator[t.Any]:
+        """The paginator that produces the tokens."""
+        return self._inner
+
+    @property
+    def rules(self) -> tuple[str | None, str | None, str | None, int | None]:
+        """``(has_more, total_pages, total_records, max_pages)`` as declared."""
+        return self._rules
+
+    @property
     def current_value(self) -> t.Any:  # noqa: ANN401
         """The inner paginator's token."""
         return self._inner.current_value

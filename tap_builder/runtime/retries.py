@@ -9,7 +9,13 @@ import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import RetriableAPIError
 
-from .http import APIError, describe_failure, retry_after_seconds, wait_for_rate_limit
+from .http import (
+    BUDGET,
+    APIError,
+    describe_failure,
+    retry_after_seconds,
+    wait_for_rate_limit,
+)
 from .secrets import redact, redact_url
 
 if t.TYPE_CHECKING:
@@ -60,7 +66,9 @@ class RetryingStream(RESTStream[t.Any]):
                     "instead of waiting (run later, or raise the setting)"
                 )
                 raise APIError(msg)
-            if wait is None:
+            if wait is not None:  # the API's own wait holds back every request
+                BUDGET.pause(wait)
+            else:
                 base = float(
                     self.config.get("backoff_seconds", self.backoff_base_seconds)
                 )
@@ -86,6 +94,10 @@ class RetryingStream(RESTStream[t.Any]):
         seconds = float(self.config.get("request_timeout") or self.request_timeout)
         return t.cast("int", seconds)  # requests takes any number of seconds
 
+    def wait_turn(self) -> None:
+        """Wait until the tap's request budget lets the next attempt go."""
+        wait_for_rate_limit(self.min_request_interval)
+
     def request_decorator(
         self, func: t.Callable[..., requests.Response]
     ) -> t.Callable[..., requests.Response]:
@@ -95,7 +107,7 @@ class RetryingStream(RESTStream[t.Any]):
             prepared_request: requests.PreparedRequest,
             context: t.Any,  # noqa: ANN401
         ) -> requests.Response:
-            wait_for_rate_limit(self.min_request_interval)  # every attempt counts
+            self.wait_turn()  # every attempt counts
             return func(prepared_request, context)
 
         decorated = super().request_decorator(limited)

@@ -74,6 +74,7 @@ def check_spec(
         found += _stream_shape(stream, loc)
         found += _incremental_complete(stream, loc)
         found += _incremental_options(stream, loc)
+        found += _concurrency(spec, stream, loc)
         schema, problems = _load_schema(stream, loc, base_dir)
         found += problems
         if schema is not None:
@@ -542,6 +543,17 @@ def _incremental_complete(stream: Stream, loc: Loc) -> Iterator[Found]:
                 "only sorted streams save state as they go: add sorted: true "
                 "(if the API returns records in replication-key order)"
             ),
+        )
+
+
+def _concurrency(spec: Spec, stream: Stream, loc: Loc) -> Iterator[Found]:
+    """A stream's ``concurrency`` stays within the tap's ``max_concurrency``."""
+    limit, wanted = spec.max_concurrency, stream.concurrency
+    if wanted is not None and limit is not None and wanted > limit:
+        yield (
+            (*loc, "concurrency"),
+            f"{wanted} is more than max_concurrency ({limit}), the "
+            "requests in flight for the whole tap: lower it or raise max_concurrency",
         )
 
 

@@ -36,7 +36,9 @@ from tap_builder.spec.fields import (
     Count,
     Model,
     NonEmpty,
+    PositiveInt,
     Scalar,
+    at_most,
 )
 
 TAP_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
@@ -65,10 +67,17 @@ BUILTIN_SETTINGS = (
     "max_response_mb",
     "max_retry_wait",
     "refresh_token_file",
+    "max_concurrency",
 )
 #: Response formats the generated tap can decode.
 RESPONSE_FORMATS = ("application/json", "application/x-ndjson", "application/jsonl")
 
+#: Requests in flight at once: 1 (one at a time) to MAX_CONCURRENCY.
+MAX_CONCURRENCY = 64
+Concurrency = t.Annotated[
+    PositiveInt,
+    AfterValidator(at_most(MAX_CONCURRENCY, "requests in flight at once")),
+]
 
 # --------------------------------------------------------------------------- #
 # Allowed hosts
@@ -492,6 +501,11 @@ class Stream(Model):
     custom: StreamCustom | None = Field(
         None, description="Classes from the tap's custom.py this stream uses."
     )
+    concurrency: Concurrency | None = Field(
+        None,
+        description="Requests of this stream in flight at once (page prefetch, "
+        "children of different parents); default max_concurrency, 1: one at a time.",
+    )
 
     @model_validator(mode="after")
     def _one_paginator(self) -> Stream:
@@ -582,6 +596,11 @@ class Spec(Model):
     custom: SpecCustom | None = Field(
         None, description="Classes from the tap's custom.py the tap uses."
     )
+    max_concurrency: Concurrency | None = Field(
+        None,
+        description="Requests in flight at once for the whole tap (1: one at a "
+        "time, as without the key); the max_concurrency setting lowers it.",
+    )
 
     @model_validator(mode="after")
     def _one_authenticator(self) -> Spec:
@@ -623,6 +642,22 @@ class Spec(Model):
     def has_incremental(self) -> bool:
         """Whether any stream syncs incrementally (and so start_date exists)."""
         return any(stream.incremental for stream in self.streams)
+
+    def concurrency_of(self, stream: Stream) -> int:
+        """Requests of ``stream`` in flight at once (1: one at a time)."""
+        return stream.concurrency or self.max_concurrency or 1
+
+    @property
+    def uses_concurrency(self) -> bool:
+        """Whether any stream fetches more than one request at once."""
+        return any(self.concurrency_of(s) > 1 for s in self.streams)
+
+    @property
+    def pool_size(self) -> int:
+        """Requests in flight at once for the whole tap."""
+        return self.max_concurrency or max(
+            (self.concurrency_of(s) for s in self.streams), default=1
+        )
 
     def stream(self, stream_id: str) -> Stream | None:
         """The stream with this id, if any."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from tap_builder.demo.apis import (
     aircall,
+    bulk,
     chargebee,
     clinic,
     helpdesk,
@@ -29,6 +30,7 @@ APIS: tuple[Api, ...] = (
     helpdesk.API,
     openlib.API,
     lab.API,
+    bulk.API,
 )
 
 __all__ = ["APIS"]
