@@ -12,6 +12,7 @@ pagination loop), and two-header authentication.
 
 from __future__ import annotations
 
+import functools
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -128,6 +129,46 @@ CLIENT_ID = "lab-client"
 CLIENT_SECRET = "lab-client-secret"  # noqa: S105 - a demo credential
 USERNAME = "lab-user"
 PASSWORD = "lab-password"  # noqa: S105 - a demo credential
+#: The key ``/keyed`` wants as ``Authorization: Token <key>``.
+API_KEY = "lab-api-key"
+#: The HMAC secret of the JWTs ``/jwt-direct`` accepts (HS256).
+JWT_SECRET = "lab-jwt-secret-of-32-bytes-or-more"  # noqa: S105 - a demo credential
+#: The claims the lab wants in a JWT (besides iat and exp), and the longest life.
+JWT_AUDIENCE = "lab"
+JWT_MAX_LIFETIME = 3600
+
+
+@functools.cache
+def jwt_private_key() -> str:
+    """The lab's EC P-256 private key (PEM) for ES256 assertions, made once."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+
+
+def jwt_public_key() -> str:
+    """The public half of :func:`jwt_private_key` (PEM): what the lab verifies."""
+    from cryptography.hazmat.primitives import serialization
+
+    private = serialization.load_pem_private_key(
+        jwt_private_key().encode("ascii"), password=None
+    )
+    return (
+        private.public_key()
+        .public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+        .decode("ascii")
+    )
+
+
 #: The first refresh token; every use returns a new one and retires the old.
 FIRST_REFRESH_TOKEN = "rt-0"  # noqa: S105 - a demo credential
 

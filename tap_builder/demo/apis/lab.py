@@ -7,6 +7,7 @@ state tests reset (odd-call failures, issued tokens, bumped projects) live in
 
 from __future__ import annotations
 
+import typing as t
 from datetime import datetime
 
 from tap_builder.demo import lab
@@ -300,7 +301,56 @@ def lab_secure(request: ApiRequest) -> Payload:
     return {"data": [dict(item) for item in lab.LAB_ITEMS[:3]]}
 
 
-_LAB_OPEN = ("/oauth/token", "/login", "/secure")
+def lab_keyed(request: ApiRequest) -> Payload:
+    """``GET /keyed``: needs ``Authorization: Token <key>`` (a key with a prefix)."""
+    if not same(request.header("authorization"), f"Token {lab.API_KEY}"):
+        raise ApiError(401, "send Authorization: Token <key>")
+    return {"data": [dict(item) for item in lab.LAB_ITEMS[:3]]}
+
+
+def _verified_jwt(token: str, key: str, algorithm: str) -> dict[str, t.Any]:
+    """The claims of a JWT the lab accepts; 401 for any other token."""
+    import jwt
+
+    try:
+        claims: dict[str, t.Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            audience=lab.JWT_AUDIENCE,
+            issuer=lab.CLIENT_ID,
+            options={"require": ["iat", "exp", "iss", "aud"]},
+        )
+    except jwt.PyJWTError as error:
+        raise ApiError(401, f"invalid JWT: {error}") from None
+    if claims["exp"] - claims["iat"] > lab.JWT_MAX_LIFETIME:
+        raise ApiError(401, f"a JWT lives {lab.JWT_MAX_LIFETIME} s at most")
+    return claims
+
+
+def lab_jwt_direct(request: ApiRequest) -> Payload:
+    """``GET /jwt-direct``: a bearer JWT signed HS256 with the lab's secret."""
+    scheme, _, token = (request.header("authorization") or "").partition(" ")
+    if scheme != "Bearer":
+        raise ApiError(401, "send Authorization: Bearer <JWT>")
+    claims = _verified_jwt(token, lab.JWT_SECRET, "HS256")
+    if claims.get("sub") != lab.USERNAME:
+        raise ApiError(403, "the JWT's sub is not a lab user")
+    return {"data": [dict(item) for item in lab.LAB_ITEMS[:3]]}
+
+
+def lab_jwt_token(request: ApiRequest) -> Payload:
+    """``POST /jwt/token``: an ES256 assertion (RFC 7523) for an access token."""
+    form = request.body if isinstance(request.body, dict) else {}
+    if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+        raise ApiError(400, "unsupported_grant_type")
+    claims = _verified_jwt(str(form.get("assertion")), lab.jwt_public_key(), "ES256")
+    if claims.get("scope") != "read" or form.get("audience") != "lab":
+        raise ApiError(400, "the scope claim read and audience lab are required")
+    return {"access_token": lab.issue_access_token(), "expires_in": 3600}
+
+
+_LAB_OPEN = ("/oauth/token", "/login", "/secure", "/keyed", "/jwt-direct", "/jwt/token")
 
 
 def _lab_authenticate(request: ApiRequest) -> None:
@@ -353,4 +403,7 @@ API: Api = define_api(
     route("POST", "/oauth/token", lab_oauth_token),
     route("POST", "/login", lab_login),
     route("GET", "/secure", lab_secure),
+    route("GET", "/keyed", lab_keyed),
+    route("GET", "/jwt-direct", lab_jwt_direct),
+    route("POST", "/jwt/token", lab_jwt_token),
 )
