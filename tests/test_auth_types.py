@@ -20,7 +20,7 @@ from tests.e2e import SAMPLES, InstalledTap, install_taps
 
 FEATURES = SAMPLES / "features"
 #: The feature specs of this module, installed with one pip call.
-AUTH_SPECS = ("lab_key_prefix",)
+AUTH_SPECS = ("lab_key_prefix", "lab_jwt", "lab_jwt_direct")
 
 
 # --------------------------------------------------------------------------- #
@@ -112,6 +112,108 @@ def test_validate_command_lists_every_problem(
     assert "Traceback" not in err
 
 
+JWT = {
+    "type": "jwt",
+    "algorithm": "RS256",
+    "key": "{config.private_key}",
+    "claims": {"iss": "{config.client_email}"},
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "fragment"),
+    [
+        (
+            {"key": "literal-secret"},
+            "authentication.key",
+            "the signing key is a secret",
+        ),
+        ({"claims": {"exp": 1}}, "authentication.claims.exp", "set by the tap"),
+        ({"extra_params": {"a": "b"}}, "authentication.extra_params", "only with"),
+        ({"algorithm": "none"}, "authentication.algorithm", "HS256"),
+        ({"lifetime_seconds": 10}, "authentication.lifetime_seconds", "30"),
+        ({"claims": {"aud": {"x": 1}}}, "authentication.claims.aud", ""),
+    ],
+    ids=[
+        "literal-key",
+        "timed-claim",
+        "extra-without-url",
+        "algorithm",
+        "lifetime",
+        "claim-object",
+    ],
+)
+def test_jwt_problems(
+    changes: dict[str, t.Any], path: str, fragment: str, tmp_path: Path
+) -> None:
+    """Each bad jwt key is reported at its field path."""
+    issues = _issues({**JWT, **changes}, tmp_path)
+    assert any(p == path and fragment in m for p, m in issues), issues
+
+
+def test_jwt_code_and_dependency_only_when_used() -> None:
+    """Only a jwt tap ships runtime/jwt_auth.py and depends on PyJWT."""
+    for stem, used in (("lab_jwt", True), ("lab_key_prefix", False)):
+        files = render_package(validate_spec(load_spec(FEATURES / f"{stem}.yaml")))
+        names = {path.name for path in files}
+        assert ("jwt_auth.py" in names) is used, stem
+        pyproject = str(files[next(p for p in files if p.name == "pyproject.toml")])
+        assert ("pyjwt[crypto]" in pyproject) is used, stem
+
+
+def _rsa_pem() -> tuple[str, t.Any]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return pem, key.public_key()
+
+
+def test_jwt_runtime_signs_rs256_with_claims_and_lifetime() -> None:
+    """RS256 with a PEM key: claims, iat/exp a lifetime apart, kid, valid signature."""
+    import jwt
+
+    from tap_builder.runtime.jwt_auth import JWTAuthenticator
+
+    pem, public = _rsa_pem()
+    auth = JWTAuthenticator(
+        algorithm="RS256",
+        key=pem,
+        claims={"iss": "svc@example.com", "aud": "api"},
+        lifetime=900,
+        settings="private_key",
+        key_id="k1",
+    )
+    token = auth.signed()
+    assert jwt.get_unverified_header(token)["kid"] == "k1"
+    claims = jwt.decode(token, public, algorithms=["RS256"], audience="api")
+    assert claims["iss"] == "svc@example.com"
+    assert claims["exp"] - claims["iat"] == 900
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256", "HS256"])
+def test_jwt_bad_key_is_one_clear_error(algorithm: str) -> None:
+    """A key that cannot sign: one message naming the settings, never the key."""
+    from tap_builder.runtime.http import APIError
+    from tap_builder.runtime.jwt_auth import JWTAuthenticator
+
+    key = _rsa_pem()[0] if algorithm == "HS256" else "not-a-pem-key-xyz"
+    auth = JWTAuthenticator(
+        algorithm=algorithm, key=key, claims={}, lifetime=60, settings="private_key"
+    )
+    with pytest.raises(APIError) as caught:
+        auth.signed()
+    message = str(caught.value)
+    assert f"cannot sign the JWT with {algorithm}" in message
+    assert "Check the settings private_key" in message
+    assert "not-a-pem-key-xyz" not in message and "PRIVATE KEY" not in message
+
+
 # --------------------------------------------------------------------------- #
 # End to end
 # --------------------------------------------------------------------------- #
@@ -174,3 +276,121 @@ def _preview(spec: Path, stream: str, config: dict[str, t.Any]) -> int:
         path.write_text(json.dumps(config))
         args = ["preview", str(spec), "--config", str(path), "--stream", stream]
         return main([*args, "--json"])
+
+
+def _jwt_config(server: DemoServer, **changes: str) -> dict[str, t.Any]:
+    return {
+        "client_id": lab.CLIENT_ID,
+        "private_key": lab.jwt_private_key(),
+        "api_url": server.url + "/lab/v1",
+        **changes,
+    }
+
+
+@pytest.mark.slow
+def test_jwt_exchanged_for_an_access_token(
+    auth_taps: dict[str, InstalledTap], lab_server: DemoServer, tmp_path: Path
+) -> None:
+    """ES256 assertion (claims, kid, 600 s life) -> one token request -> records."""
+    import jwt
+
+    lab_server.clear_requests()
+    run = auth_taps["lab_jwt"].run(config=_jwt_config(lab_server), workdir=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.records("secure") == [dict(item) for item in lab.LAB_ITEMS[:3]]
+    (exchange,) = _api_log(lab_server, "jwt/token")
+    assert exchange.status == 200
+    form = exchange.body
+    assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    assert form["audience"] == "lab"
+    assertion = form["assertion"]
+    assert jwt.get_unverified_header(assertion) == {
+        "alg": "ES256",
+        "kid": "lab-key-1",
+        "typ": "JWT",
+    }
+    claims = jwt.decode(
+        assertion, lab.jwt_public_key(), algorithms=["ES256"], audience="lab"
+    )
+    assert {k: claims[k] for k in ("iss", "sub", "scope")} == {
+        "iss": lab.CLIENT_ID,
+        "sub": lab.CLIENT_ID,
+        "scope": "read",
+    }
+    assert claims["exp"] - claims["iat"] == 600
+    secure = _api_log(lab_server, "secure")
+    assert secure and all(
+        r.headers["authorization"].startswith("Bearer at-") for r in secure
+    )
+    output = run.stdout + run.stderr
+    assert "PRIVATE KEY" not in output and assertion not in output
+
+
+@pytest.mark.slow
+def test_jwt_signed_with_another_key_is_refused(
+    auth_taps: dict[str, InstalledTap], lab_server: DemoServer, tmp_path: Path
+) -> None:
+    """The lab verifies the signature: another key's JWT is one clear error."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    other = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    config = _jwt_config(lab_server, private_key=other)
+    run = auth_taps["lab_jwt"].run(config=config, workdir=tmp_path)
+    assert run.returncode == 1
+    last = [line for line in run.stderr.splitlines() if "ERROR" in line][-1]
+    assert "the JWT token exchange" in last and "HTTP 401" in last
+    assert "check the settings" in last.lower()
+    assert "PRIVATE KEY" not in run.stderr
+
+
+@pytest.mark.slow
+def test_jwt_sent_directly(
+    auth_taps: dict[str, InstalledTap], lab_server: DemoServer, tmp_path: Path
+) -> None:
+    """HS256 with a secret from the config, sent as the bearer token."""
+    import jwt
+
+    lab_server.clear_requests()
+    config = {
+        "client_id": lab.CLIENT_ID,
+        "username": lab.USERNAME,
+        "jwt_secret": lab.JWT_SECRET,
+        "api_url": lab_server.url + "/lab/v1",
+    }
+    run = auth_taps["lab_jwt_direct"].run(config=config, workdir=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.records("direct") == [dict(item) for item in lab.LAB_ITEMS[:3]]
+    (sent,) = {r.headers["authorization"] for r in _api_log(lab_server, "jwt-direct")}
+    claims = jwt.decode(
+        sent.removeprefix("Bearer "),
+        lab.JWT_SECRET,
+        algorithms=["HS256"],
+        audience="lab",
+    )
+    assert claims["sub"] == lab.USERNAME and claims["exp"] - claims["iat"] == 3600
+    assert lab.JWT_SECRET not in run.stdout + run.stderr
+    wrong = auth_taps["lab_jwt_direct"].run(
+        config={**config, "jwt_secret": "another-secret-of-32-bytes-or-more!"},
+        workdir=tmp_path,
+    )
+    assert wrong.returncode == 1 and "401" in wrong.stderr
+    assert "another-secret" not in wrong.stderr
+
+
+def test_jwt_preview(capsys: pytest.CaptureFixture[str]) -> None:
+    """``preview`` signs and exchanges the JWT like the tap; no key in its output."""
+    with DemoServer() as server:
+        code = _preview(FEATURES / "lab_jwt.yaml", "secure", _jwt_config(server))
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert '"name": "item 1"' in out.out
+    assert "PRIVATE KEY" not in out.out + out.err

@@ -169,6 +169,12 @@ def jwt_public_key() -> str:
     )
 
 
+#: The AWS credentials, region and service ``/signed`` checks SigV4 with.
+AWS_ACCESS_KEY_ID = "AKIDLABEXAMPLE"
+AWS_SECRET_ACCESS_KEY = "lab/aws/secret+key"  # noqa: S105 - a demo credential
+AWS_SESSION_TOKEN = "lab-session-token"  # noqa: S105 - a demo credential
+AWS_REGION = "eu-west-1"
+AWS_SERVICE = "execute-api"
 #: The first refresh token; every use returns a new one and retires the old.
 FIRST_REFRESH_TOKEN = "rt-0"  # noqa: S105 - a demo credential
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import typing as t
 from datetime import datetime
 
-from tap_builder.demo import lab
+from tap_builder.demo import lab, sigv4
 from tap_builder.demo.configs import API_PREFIXES
 from tap_builder.demo.params import int_value, since_iso, time_value
 from tap_builder.demo.routing import (
@@ -350,7 +350,39 @@ def lab_jwt_token(request: ApiRequest) -> Payload:
     return {"access_token": lab.issue_access_token(), "expires_in": 3600}
 
 
-_LAB_OPEN = ("/oauth/token", "/login", "/secure", "/keyed", "/jwt-direct", "/jwt/token")
+def lab_signed(request: ApiRequest) -> Payload:
+    """``GET /signed``: AWS SigV4 with the lab's credentials (checked independently)."""
+    signed = sigv4.SignedRequest(
+        request.method,
+        API_PREFIXES["lab"] + request.path,
+        request.query,
+        request.headers,
+        b"" if request.body is None else b"?",
+    )
+    try:
+        sigv4.verify(
+            signed,
+            access_key_id=lab.AWS_ACCESS_KEY_ID,
+            secret_access_key=lab.AWS_SECRET_ACCESS_KEY,
+            session_token=lab.AWS_SESSION_TOKEN,
+            region=lab.AWS_REGION,
+            service=lab.AWS_SERVICE,
+        )
+    except sigv4.SignatureError as error:
+        raise ApiError(403, str(error)) from None
+    limit = _lab_size(request)
+    return {"data": [dict(item) for item in lab.LAB_ITEMS[:limit]]}
+
+
+_LAB_OPEN = (
+    "/oauth/token",
+    "/login",
+    "/secure",
+    "/keyed",
+    "/jwt-direct",
+    "/jwt/token",
+    "/signed",
+)
 
 
 def _lab_authenticate(request: ApiRequest) -> None:
@@ -406,4 +438,5 @@ API: Api = define_api(
     route("GET", "/keyed", lab_keyed),
     route("GET", "/jwt-direct", lab_jwt_direct),
     route("POST", "/jwt/token", lab_jwt_token),
+    route("GET", "/signed", lab_signed),
 )
