@@ -20,7 +20,7 @@ from tests.e2e import SAMPLES, InstalledTap, install_taps
 
 FEATURES = SAMPLES / "features"
 #: The feature specs of this module, installed with one pip call.
-AUTH_SPECS = ("lab_key_prefix", "lab_jwt", "lab_jwt_direct")
+AUTH_SPECS = ("lab_key_prefix", "lab_jwt", "lab_jwt_direct", "lab_aws")
 
 
 # --------------------------------------------------------------------------- #
@@ -33,7 +33,7 @@ def _spec_with(auth: dict[str, t.Any], tmp_path: Path) -> Path:
     data["authentication"] = auth
     data["parameters"] = [
         {"name": name, "secret": True}
-        for name in ("api_key", "private_key", "client_email")
+        for name in ("api_key", "private_key", "client_email", "aws_key", "aws_secret")
     ]
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
@@ -212,6 +212,100 @@ def test_jwt_bad_key_is_one_clear_error(algorithm: str) -> None:
     assert f"cannot sign the JWT with {algorithm}" in message
     assert "Check the settings private_key" in message
     assert "not-a-pem-key-xyz" not in message and "PRIVATE KEY" not in message
+
+
+AWS = {
+    "type": "aws_sigv4",
+    "access_key_id": "{config.aws_key}",
+    "secret_access_key": "{config.aws_secret}",
+    "region": "us-east-1",
+    "service": "execute-api",
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "fragment"),
+    [
+        ({"secret_access_key": "abc"}, "authentication.secret_access_key", "secrets"),
+        ({"session_token": "abc"}, "authentication.session_token", "secrets"),
+        ({"region": "US East"}, "authentication.region", "not an AWS region name"),
+        ({"service": ""}, "authentication.service", ""),
+        ({"region": None}, "authentication.region", ""),
+    ],
+    ids=["literal-secret", "literal-token", "region", "empty-service", "no-region"],
+)
+def test_aws_sigv4_problems(
+    changes: dict[str, t.Any], path: str, fragment: str, tmp_path: Path
+) -> None:
+    """Each bad aws_sigv4 key is reported at its field path."""
+    issues = _issues({**AWS, **changes}, tmp_path)
+    assert any(p == path and fragment in m for p, m in issues), issues
+
+
+def test_aws_code_and_dependency_only_when_used() -> None:
+    """Only an aws_sigv4 tap ships runtime/aws_sigv4.py and depends on botocore."""
+    for stem, used in (("lab_aws", True), ("lab_jwt", False)):
+        files = render_package(validate_spec(load_spec(FEATURES / f"{stem}.yaml")))
+        assert ("aws_sigv4.py" in {path.name for path in files}) is used, stem
+        pyproject = str(files[next(p for p in files if p.name == "pyproject.toml")])
+        assert ('"botocore>=' in pyproject) is used, stem
+        assert ('"botocore-stubs"' in pyproject) is used, stem
+
+
+def _signed(url: str, secret: str = lab.AWS_SECRET_ACCESS_KEY) -> t.Any:
+    import requests
+
+    from tap_builder.runtime.aws_sigv4 import AWSSigV4Authenticator
+
+    auth = AWSSigV4Authenticator(
+        access_key_id=lab.AWS_ACCESS_KEY_ID,
+        secret_access_key=secret,
+        session_token=lab.AWS_SESSION_TOKEN,
+        region=lab.AWS_REGION,
+        service=lab.AWS_SERVICE,
+    )
+    return requests.Request("GET", url, auth=auth).prepare()
+
+
+def _check(prepared: t.Any) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from tap_builder.demo import sigv4
+
+    parts = urlsplit(prepared.url)
+    headers = {k.lower(): v for k, v in prepared.headers.items()}
+    headers["host"] = parts.netloc
+    sigv4.verify(
+        sigv4.SignedRequest(
+            "GET",
+            parts.path,
+            parse_qs(parts.query, keep_blank_values=True),
+            headers,
+            b"",
+        ),
+        access_key_id=lab.AWS_ACCESS_KEY_ID,
+        secret_access_key=lab.AWS_SECRET_ACCESS_KEY,
+        session_token=lab.AWS_SESSION_TOKEN,
+        region=lab.AWS_REGION,
+        service=lab.AWS_SERVICE,
+    )
+
+
+def test_sigv4_signature_verifies_independently() -> None:
+    """botocore's signature (query re-encoded: space, +, :) passes the
+    independent check; another secret, or a changed query, does not."""
+    from tap_builder.demo import sigv4
+
+    url = "http://127.0.0.1:9/lab/v1/signed?b=2&filter=a+b%3Ac&a=x%2By"
+    prepared = _signed(url)
+    assert prepared.url.endswith("?b=2&filter=a%20b%3Ac&a=x%2By")
+    assert prepared.headers["X-Amz-Security-Token"] == lab.AWS_SESSION_TOKEN
+    _check(prepared)
+    with pytest.raises(sigv4.SignatureError, match="does not match"):
+        _check(_signed(url, secret="another-secret"))
+    prepared.url = prepared.url.replace("b=2", "b=3")
+    with pytest.raises(sigv4.SignatureError, match="does not match"):
+        _check(prepared)
 
 
 # --------------------------------------------------------------------------- #
@@ -394,3 +488,53 @@ def test_jwt_preview(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0, out.err
     assert '"name": "item 1"' in out.out
     assert "PRIVATE KEY" not in out.out + out.err
+
+
+def _aws_config(server: DemoServer, **changes: str) -> dict[str, t.Any]:
+    return {
+        "aws_access_key_id": lab.AWS_ACCESS_KEY_ID,
+        "aws_secret_access_key": lab.AWS_SECRET_ACCESS_KEY,
+        "aws_session_token": lab.AWS_SESSION_TOKEN,
+        "api_url": server.url + "/lab/v1",
+        **changes,
+    }
+
+
+@pytest.mark.slow
+def test_aws_sigv4_end_to_end(
+    auth_taps: dict[str, InstalledTap], lab_server: DemoServer, tmp_path: Path
+) -> None:
+    """Every request signed (verified by the lab); a wrong secret is one error."""
+    lab_server.clear_requests()
+    tap = auth_taps["lab_aws"]
+    run = tap.run(config=_aws_config(lab_server), workdir=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.records("signed") == [dict(item) for item in lab.LAB_ITEMS[:4]]
+    (sent,) = _api_log(lab_server, "signed")
+    assert sent.status == 200
+    assert sent.query == {"limit": ["4"], "filter": ["status:active now+later"]}
+    assert sent.headers["authorization"].startswith(
+        f"AWS4-HMAC-SHA256 Credential={lab.AWS_ACCESS_KEY_ID}/"
+    )
+    wrong = tap.run(
+        config=_aws_config(lab_server, aws_secret_access_key="not/the+secret"),
+        workdir=tmp_path,
+    )
+    assert wrong.returncode == 1
+    last = [line for line in wrong.stderr.splitlines() if "ERROR" in line][-1]
+    assert "HTTP 403" in last and "check the settings aws_access_key_id" in last
+    for output in (run.stdout + run.stderr, wrong.stderr):
+        assert lab.AWS_SECRET_ACCESS_KEY not in output
+        assert "not/the+secret" not in output
+        assert lab.AWS_SESSION_TOKEN not in output
+
+
+def test_aws_sigv4_preview(capsys: pytest.CaptureFixture[str]) -> None:
+    """``preview`` signs like the tap; no credential in its output."""
+    with DemoServer() as server:
+        code = _preview(FEATURES / "lab_aws.yaml", "signed", _aws_config(server))
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert '"name": "item 4"' in out.out
+    for secret in (lab.AWS_SECRET_ACCESS_KEY, lab.AWS_SESSION_TOKEN):
+        assert secret not in out.out + out.err

@@ -16,5 +16,6 @@ TYPES = (
     "oauth2",
     "session",
     "jwt",
+    "aws_sigv4",
     "none",
 )
