@@ -6,7 +6,11 @@ synced against the demo API, which checks the credentials it is sent."""
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 import typing as t
 from pathlib import Path
 
@@ -20,7 +24,13 @@ from tests.e2e import SAMPLES, InstalledTap, install_taps
 
 FEATURES = SAMPLES / "features"
 #: The feature specs of this module, installed with one pip call.
-AUTH_SPECS = ("lab_key_prefix", "lab_jwt", "lab_jwt_direct", "lab_aws")
+AUTH_SPECS = (
+    "lab_key_prefix",
+    "lab_jwt",
+    "lab_jwt_direct",
+    "lab_aws",
+    "lab_authcode",
+)
 
 
 # --------------------------------------------------------------------------- #
@@ -308,6 +318,112 @@ def test_sigv4_signature_verifies_independently() -> None:
         _check(prepared)
 
 
+CODE = {
+    "type": "oauth2",
+    "grant_type": "authorization_code",
+    "authorize_url": "/oauth/authorize",
+    "token_url": "/oauth/token",
+    "client_id": "{config.api_key}",
+    "client_secret": "{config.private_key}",
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "fragment"),
+    [
+        ({"authorize_url": None}, "authentication.authorize_url", "required with"),
+        (
+            {"redirect_uri": "https://example.com/cb"},
+            "authentication.redirect_uri",
+            "http://127.0.0.1:PORT/PATH",
+        ),
+        (
+            {"redirect_uri": "http://127.0.0.1/cb"},
+            "authentication.redirect_uri",
+            "with a port",
+        ),
+        (
+            {"grant_type": "client_credentials"},
+            "authentication.authorize_url",
+            "only with grant_type: authorization_code",
+        ),
+    ],
+    ids=["no-authorize-url", "not-loopback", "no-port", "wrong-grant"],
+)
+def test_authorization_code_problems(
+    changes: dict[str, t.Any], path: str, fragment: str, tmp_path: Path
+) -> None:
+    """Each bad authorization-code key is reported at its field path."""
+    auth = {k: v for k, v in {**CODE, **changes}.items() if v is not None}
+    issues = _issues(auth, tmp_path)
+    assert any(p == path and fragment in m for p, m in issues), issues
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _authcode_spec(tmp_path: Path, port: int) -> Path:
+    text = (FEATURES / "lab_authcode.yaml").read_text()
+    text = text.replace("127.0.0.1:8765", f"127.0.0.1:{port}")
+    spec = tmp_path / "lab_authcode.yaml"
+    spec.write_text(text)
+    (tmp_path / "item.schema.json").write_text(
+        (FEATURES / "item.schema.json").read_text()
+    )
+    return spec
+
+
+def test_auth_command_refuses_other_authentication(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``tap-builder auth`` on a spec without authorization_code: one error line."""
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"refresh_token_file": str(tmp_path / "rt.json")}))
+    spec = str(FEATURES / "lab_refresh.yaml")
+    assert main(["auth", spec, "--config", str(config), "--no-browser"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: tap-builder auth is for oauth2 authentication with grant_type: "
+        "authorization_code; this spec's authentication is oauth2 (refresh_token)"
+    ]
+
+
+def test_auth_command_needs_the_token_file_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without refresh_token_file nothing starts (no consent to waste)."""
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"client_id": "c", "client_secret": "s"}))
+    spec = str(_authcode_spec(tmp_path, _free_port()))
+    assert main(["auth", spec, "--config", str(config), "--no-browser"]) == 1
+    err = capsys.readouterr().err
+    assert "set refresh_token_file in the config" in err and "Traceback" not in err
+
+
+def test_auth_command_waits_a_bounded_time(tmp_path: Path) -> None:
+    """Nobody consents: the wait ends after --timeout with one clear error."""
+    from tap_builder.commands.auth import AuthFlowError, run_auth
+
+    spec = _authcode_spec(tmp_path, _free_port())
+    connector = validate_spec(load_spec(spec))
+    said: list[str] = []
+    config = {
+        "client_id": lab.CLIENT_ID,
+        "client_secret": lab.CLIENT_SECRET,
+        "refresh_token_file": str(tmp_path / "rt.json"),
+    }
+    started = time.monotonic()
+    with pytest.raises(AuthFlowError, match="no redirect reached"):
+        run_auth(connector, config, timeout=1, open_browser=False, say=said.append)
+    assert time.monotonic() - started < 5
+    assert "code_challenge_method=S256" in said[0]
+    assert lab.CLIENT_SECRET not in "".join(said)
+    assert not (tmp_path / "rt.json").exists()
+
+
 # --------------------------------------------------------------------------- #
 # End to end
 # --------------------------------------------------------------------------- #
@@ -538,3 +654,68 @@ def test_aws_sigv4_preview(capsys: pytest.CaptureFixture[str]) -> None:
     assert '"name": "item 4"' in out.out
     for secret in (lab.AWS_SECRET_ACCESS_KEY, lab.AWS_SESSION_TOKEN):
         assert secret not in out.out + out.err
+
+
+@pytest.mark.slow
+def test_authorization_code_flow_end_to_end(
+    auth_taps: dict[str, InstalledTap], lab_server: DemoServer, tmp_path: Path
+) -> None:
+    """``tap-builder auth``: consent URL -> redirect to 127.0.0.1 -> code exchange
+    (PKCE) -> refresh token in a 0600 file, never printed; the tap then syncs."""
+    import requests
+
+    lab.reset_tokens()
+    lab_server.clear_requests()
+    token_file = tmp_path / "refresh.json"
+    config = {
+        "client_id": lab.CLIENT_ID,
+        "client_secret": lab.CLIENT_SECRET,
+        "api_url": lab_server.url + "/lab/v1",
+        "refresh_token_file": str(token_file),
+    }
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    spec = _authcode_spec(tmp_path, _free_port())
+    command = [sys.executable, "-m", "tap_builder.cli", "auth", str(spec)]
+    command += ["--config", str(config_file), "--no-browser", "--timeout", "60"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stdout is not None
+        consent = ""
+        for line in process.stdout:
+            if line.startswith("  http"):
+                consent = line.strip()
+                break
+        assert consent.startswith(lab_server.url + "/lab/v1/oauth/authorize?")
+        # The browser: open the consent URL, follow the redirect to the callback.
+        page = requests.get(consent, timeout=30)
+        rest, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert page.status_code == 200 and "you can close this tab" in page.text
+    assert json.loads(token_file.read_text()) == {"refresh_token": "rt-0"}
+    assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+    (exchange,) = _api_log(lab_server, "oauth/token")
+    assert exchange.status == 200
+    assert exchange.body["grant_type"] == "authorization_code"
+    assert len(exchange.body["code_verifier"]) >= 43
+    output = consent + rest + err
+    assert "rt-0" not in output and exchange.body["code"] not in output
+    assert lab.CLIENT_SECRET not in output
+    assert f"Stored the refresh token in {token_file}" in rest
+
+    tap = auth_taps["lab_authcode"]
+    run = tap.run(config=config, workdir=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.records("secure") == [dict(item) for item in lab.LAB_ITEMS[:3]]
+    assert json.loads(token_file.read_text()) == {"refresh_token": "rt-1"}
+    assert "rt-0" not in run.stderr and "rt-1" not in run.stderr
+
+    assert _preview(spec, "secure", config) == 0  # preview refreshes the same way
+    assert json.loads(token_file.read_text()) == {"refresh_token": "rt-2"}
+
+    missing = {**config, "refresh_token_file": str(tmp_path / "none.json")}
+    first = tap.run(config=missing, workdir=tmp_path)
+    assert first.returncode == 1
+    last = [line for line in first.stderr.splitlines() if "ERROR" in line][-1]
+    assert "no refresh token yet: run `tap-builder auth SPEC --config CONFIG`" in last

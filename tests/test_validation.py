@@ -200,7 +200,8 @@ INVALID = [
         variant(("authentication", {"type": "kerberos"})),
         "authentication.type",
         "'kerberos' is not a known type. "
-        "Use one of: api_key, basic, bearer, headers, oauth2, session, none",
+        "Use one of: api_key, basic, bearer, headers, oauth2, session, jwt, aws_sigv4, "
+        "none",
         id="auth-type",
     ),
     pytest.param(

@@ -12,7 +12,10 @@ pagination loop), and two-header authentication.
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+import secrets
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -211,6 +214,34 @@ def reset_tokens() -> None:
     """Back to the first refresh token, no access tokens."""
     with _TOKEN_LOCK:
         _TOKENS.update(issued=set(), refresh=FIRST_REFRESH_TOKEN, count=0)
+        _CODES.clear()
+
+
+#: Authorization codes not yet redeemed: code -> (redirect URI, PKCE challenge).
+_CODES: dict[str, tuple[str, str]] = {}
+
+
+def issue_code(redirect_uri: str, challenge: str) -> str:
+    """A one-time authorization code bound to the redirect URI and challenge."""
+    with _TOKEN_LOCK:
+        code = f"code-{secrets.token_urlsafe(12)}"
+        _CODES[code] = (redirect_uri, challenge)
+        return code
+
+
+def redeem_code(code: str, redirect_uri: str, verifier: str) -> str | None:
+    """The current refresh token for a valid code (used up), else None.
+
+    The code must have been issued for ``redirect_uri``, and ``verifier`` must
+    hash (SHA-256, base64url) to its PKCE challenge.
+    """
+    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    with _TOKEN_LOCK:
+        found = _CODES.pop(code, None)
+        if found != (redirect_uri, challenge):
+            return None
+        return str(_TOKENS["refresh"])
 
 
 def _projects() -> dict[int, Record]:

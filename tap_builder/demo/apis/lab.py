@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typing as t
 from datetime import datetime
+from urllib.parse import urlencode
 
 from tap_builder.demo import lab, sigv4
 from tap_builder.demo.configs import API_PREFIXES
@@ -281,6 +282,16 @@ def lab_oauth_token(request: ApiRequest) -> Payload:
             )
         token = lab.issue_access_token()
         return {"access_token": token, "expires_in": 3600, "refresh_token": rotated}
+    if grant == "authorization_code":
+        refresh = lab.redeem_code(
+            str(form.get("code")),
+            str(form.get("redirect_uri")),
+            str(form.get("code_verifier")),
+        )
+        if refresh is None:
+            raise ApiError(400, "invalid_grant: unknown or used code, or PKCE failed")
+        token = lab.issue_access_token()
+        return {"access_token": token, "expires_in": 3600, "refresh_token": refresh}
     raise ApiError(400, f"unsupported grant_type {grant!r}")
 
 
@@ -374,7 +385,33 @@ def lab_signed(request: ApiRequest) -> Payload:
     return {"data": [dict(item) for item in lab.LAB_ITEMS[:limit]]}
 
 
+def lab_authorize(request: ApiRequest) -> ApiResponse:
+    """``GET /oauth/authorize``: the consent page, which a user always accepts here.
+
+    Checks the client, a loopback redirect URI, the scope and a PKCE (S256)
+    challenge, then redirects to the redirect URI with a one-time code and the
+    state it was sent.
+    """
+    redirect = request.arg("redirect_uri") or ""
+    checks = {
+        "response_type": request.arg("response_type") == "code",
+        "client_id": request.arg("client_id") == lab.CLIENT_ID,
+        "redirect_uri": redirect.startswith("http://127.0.0.1:"),
+        "scope": request.arg("scope") == "read",
+        "code_challenge": request.arg("code_challenge_method") == "S256"
+        and bool(request.arg("code_challenge")),
+        "state": bool(request.arg("state")),
+        "access_type": request.arg("access_type") == "offline",
+    }
+    if wrong := [name for name, good in checks.items() if not good]:
+        raise ApiError(400, f"invalid authorization request: {', '.join(wrong)}")
+    code = lab.issue_code(redirect, str(request.arg("code_challenge")))
+    query = urlencode({"code": code, "state": request.arg("state")})
+    return ApiResponse(302, {}, (("Location", f"{redirect}?{query}"),))
+
+
 _LAB_OPEN = (
+    "/oauth/authorize",
     "/oauth/token",
     "/login",
     "/secure",
@@ -439,4 +476,5 @@ API: Api = define_api(
     route("GET", "/jwt-direct", lab_jwt_direct),
     route("POST", "/jwt/token", lab_jwt_token),
     route("GET", "/signed", lab_signed),
+    route("GET", "/oauth/authorize", lab_authorize),
 )
