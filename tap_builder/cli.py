@@ -208,6 +208,24 @@ def _infer_live(args: argparse.Namespace) -> int:
     return 0
 
 
+def _auth(args: argparse.Namespace) -> int:
+    from tap_builder.commands.auth import AuthFlowError, run_auth
+
+    connector = validate_spec(load_spec(args.spec))
+    config = _read_json(args.config, "config")
+    try:
+        run_auth(
+            connector,
+            config,
+            timeout=args.timeout,
+            open_browser=not args.no_browser,
+            say=lambda line: print(line, flush=True),
+        )
+    except AuthFlowError as exc:
+        raise UserError(str(exc)) from None
+    return 0
+
+
 def _preview(args: argparse.Namespace) -> int:
     from tap_builder.commands import report
     from tap_builder.commands.preview import run_stream
@@ -543,6 +561,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("--json", action="store_true", help="records as JSON Lines")
     preview.set_defaults(handler=_preview)
+
+    auth = commands.add_parser(
+        "auth",
+        help="OAuth2 authorization code: consent once, store the refresh token",
+    )
+    auth.add_argument("spec", help="spec file (YAML or JSON)")
+    auth.add_argument(
+        "--config", required=True, help="the tap config (with refresh_token_file)"
+    )
+    auth.add_argument(
+        "--timeout",
+        type=_positive,
+        default=300,
+        help="seconds to wait for the redirect (300)",
+    )
+    auth.add_argument(
+        "--no-browser", action="store_true", help="only print the consent URL"
+    )
+    auth.set_defaults(handler=_auth)
 
     record = commands.add_parser(
         "record", help="record HTTP fixtures for a generated tap's offline tests"

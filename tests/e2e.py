@@ -31,6 +31,10 @@ VENV_REQUIREMENTS = (
     # singer-sdk's own annotations (mypy --strict), so mypy runs in this venv.
     "mypy>=1.11",
     "types-requests",
+    # Libraries of the authentication types that need one (jwt, aws_sigv4).
+    "pyjwt[crypto]>=2.8",
+    "botocore>=1.34",
+    "botocore-stubs",
 )
 
 

@@ -200,7 +200,8 @@ INVALID = [
         variant(("authentication", {"type": "kerberos"})),
         "authentication.type",
         "'kerberos' is not a known type. "
-        "Use one of: api_key, basic, bearer, headers, oauth2, session, none",
+        "Use one of: api_key, basic, bearer, headers, oauth2, session, jwt, aws_sigv4, "
+        "none",
         id="auth-type",
     ),
     pytest.param(
@@ -982,7 +983,7 @@ UNKNOWN_AUTH_KEYS = [
          "header": "X-Key"},
         "authentication.header",
         "'header' belongs to session; this is api_key, whose keys are: location, "
-        "name, value",
+        "name, value, prefix",
         id="api-key-header",
     ),
     pytest.param(
@@ -991,7 +992,7 @@ UNKNOWN_AUTH_KEYS = [
         "authentication.body",
         "'body' belongs to session; this is oauth2, whose keys are: grant_type, "
         "token_url, client_id, client_secret, refresh_token, scopes, client_auth, "
-        "extra_params",
+        "extra_params, authorize_url, redirect_uri, authorize_params",
         id="oauth2-body",
     ),
     pytest.param(
@@ -1005,7 +1006,8 @@ UNKNOWN_AUTH_KEYS = [
     pytest.param(
         {"type": "headers", "headers": {"X-A": "a"}, "prefix": "Bearer "},
         "authentication.prefix",
-        "'prefix' belongs to session; this is headers, whose keys are: headers",
+        "'prefix' belongs to api_key, session; this is headers, whose keys are: "
+        "headers",
         id="headers-prefix",
     ),
     pytest.param(

@@ -114,6 +114,10 @@ class AuthComponent(Component):
     basic_credentials: Callable[[t.Any], Iterator[tuple[str, str]]] = no_pairs
     #: Optional built-in settings the block adds to the tap (by name).
     settings: Callable[[t.Any], tuple[str, ...]] = lambda block: ()
+    #: Packages the generated tap then depends on (its run-time library).
+    requirements: tuple[str, ...] = ()
+    #: Type stubs of those packages, for the generated tap's ``test`` extra.
+    stub_requirements: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,10 @@ pagination loop), and two-header authentication.
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import secrets
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -128,6 +132,52 @@ CLIENT_ID = "lab-client"
 CLIENT_SECRET = "lab-client-secret"  # noqa: S105 - a demo credential
 USERNAME = "lab-user"
 PASSWORD = "lab-password"  # noqa: S105 - a demo credential
+#: The key ``/keyed`` wants as ``Authorization: Token <key>``.
+API_KEY = "lab-api-key"
+#: The HMAC secret of the JWTs ``/jwt-direct`` accepts (HS256).
+JWT_SECRET = "lab-jwt-secret-of-32-bytes-or-more"  # noqa: S105 - a demo credential
+#: The claims the lab wants in a JWT (besides iat and exp), and the longest life.
+JWT_AUDIENCE = "lab"
+JWT_MAX_LIFETIME = 3600
+
+
+@functools.cache
+def jwt_private_key() -> str:
+    """The lab's EC P-256 private key (PEM) for ES256 assertions, made once."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+
+
+def jwt_public_key() -> str:
+    """The public half of :func:`jwt_private_key` (PEM): what the lab verifies."""
+    from cryptography.hazmat.primitives import serialization
+
+    private = serialization.load_pem_private_key(
+        jwt_private_key().encode("ascii"), password=None
+    )
+    return (
+        private.public_key()
+        .public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+        .decode("ascii")
+    )
+
+
+#: The AWS credentials, region and service ``/signed`` checks SigV4 with.
+AWS_ACCESS_KEY_ID = "AKIDLABEXAMPLE"
+AWS_SECRET_ACCESS_KEY = "lab/aws/secret+key"  # noqa: S105 - a demo credential
+AWS_SESSION_TOKEN = "lab-session-token"  # noqa: S105 - a demo credential
+AWS_REGION = "eu-west-1"
+AWS_SERVICE = "execute-api"
 #: The first refresh token; every use returns a new one and retires the old.
 FIRST_REFRESH_TOKEN = "rt-0"  # noqa: S105 - a demo credential
 
@@ -164,6 +214,34 @@ def reset_tokens() -> None:
     """Back to the first refresh token, no access tokens."""
     with _TOKEN_LOCK:
         _TOKENS.update(issued=set(), refresh=FIRST_REFRESH_TOKEN, count=0)
+        _CODES.clear()
+
+
+#: Authorization codes not yet redeemed: code -> (redirect URI, PKCE challenge).
+_CODES: dict[str, tuple[str, str]] = {}
+
+
+def issue_code(redirect_uri: str, challenge: str) -> str:
+    """A one-time authorization code bound to the redirect URI and challenge."""
+    with _TOKEN_LOCK:
+        code = f"code-{secrets.token_urlsafe(12)}"
+        _CODES[code] = (redirect_uri, challenge)
+        return code
+
+
+def redeem_code(code: str, redirect_uri: str, verifier: str) -> str | None:
+    """The current refresh token for a valid code (used up), else None.
+
+    The code must have been issued for ``redirect_uri``, and ``verifier`` must
+    hash (SHA-256, base64url) to its PKCE challenge.
+    """
+    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+    challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    with _TOKEN_LOCK:
+        found = _CODES.pop(code, None)
+        if found != (redirect_uri, challenge):
+            return None
+        return str(_TOKENS["refresh"])
 
 
 def _projects() -> dict[int, Record]:

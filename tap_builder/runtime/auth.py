@@ -146,9 +146,20 @@ class OAuth2Authenticator(requests.auth.AuthBase):
         return request
 
     def _fetch(self) -> None:
-        data: dict[str, t.Any] = {"grant_type": self.grant_type, **self.extra_params}
+        # authorization_code: the code was exchanged once (``tap-builder auth``);
+        # runs use the refresh token it stored.
+        refreshing = self.grant_type in {"refresh_token", "authorization_code"}
+        grant = "refresh_token" if refreshing else self.grant_type
+        data: dict[str, t.Any] = {"grant_type": grant, **self.extra_params}
         self._check_token_folder()
-        if self.grant_type == "refresh_token":
+        if refreshing:
+            if not self.refresh_token:
+                msg = (
+                    "no refresh token yet: run `tap-builder auth SPEC --config "
+                    "CONFIG` once, which stores one in the file the "
+                    "refresh_token_file setting names"
+                )
+                raise APIError(msg)
             data["refresh_token"] = self.refresh_token
         if self.scopes:
             data["scope"] = " ".join(self.scopes)

@@ -8,4 +8,14 @@ tests.
 
 from __future__ import annotations
 
-TYPES = ("api_key", "basic", "bearer", "headers", "oauth2", "session", "none")
+TYPES = (
+    "api_key",
+    "basic",
+    "bearer",
+    "headers",
+    "oauth2",
+    "session",
+    "jwt",
+    "aws_sigv4",
+    "none",
+)

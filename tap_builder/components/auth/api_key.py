@@ -27,6 +27,9 @@ class ApiKeyAuth(AuthModel):
         description="Header or query-parameter name, e.g. x-api-key."
     )
     value: NonEmpty = Field(description="The key, usually {config.api_key}.")
+    prefix: str = Field(
+        "", description='Text sent before the key in the header, e.g. "Token ".'
+    )
 
     @property
     def secret_query_params(self) -> tuple[str, ...]:
@@ -42,11 +45,16 @@ class ApiKeyAuth(AuthModel):
 def _problems(auth: ApiKeyAuth, loc: Loc) -> Iterator[Found]:
     if auth.location == "header" and (problem := header_name_problem(auth.name)):
         yield (*loc, "name"), problem
+    if auth.prefix and auth.location != "header":
+        yield (*loc, "prefix"), "only a key sent in a header (location: header) has one"
+    if "{" in auth.prefix or "}" in auth.prefix:
+        yield (*loc, "prefix"), "the prefix is literal text: put variables in value"
 
 
 def _header_text(auth: ApiKeyAuth) -> Iterator[tuple[Loc, object]]:
     if auth.location == "header":
         yield ("value",), auth.value
+        yield ("prefix",), auth.prefix
 
 
 COMPONENT = AuthComponent(

@@ -7,9 +7,11 @@ state tests reset (odd-call failures, issued tokens, bumped projects) live in
 
 from __future__ import annotations
 
+import typing as t
 from datetime import datetime
+from urllib.parse import urlencode
 
-from tap_builder.demo import lab
+from tap_builder.demo import lab, sigv4
 from tap_builder.demo.configs import API_PREFIXES
 from tap_builder.demo.openapi import (
     Doc,
@@ -294,6 +296,16 @@ def lab_oauth_token(request: ApiRequest) -> Payload:
             )
         token = lab.issue_access_token()
         return {"access_token": token, "expires_in": 3600, "refresh_token": rotated}
+    if grant == "authorization_code":
+        refresh = lab.redeem_code(
+            str(form.get("code")),
+            str(form.get("redirect_uri")),
+            str(form.get("code_verifier")),
+        )
+        if refresh is None:
+            raise ApiError(400, "invalid_grant: unknown or used code, or PKCE failed")
+        token = lab.issue_access_token()
+        return {"access_token": token, "expires_in": 3600, "refresh_token": refresh}
     raise ApiError(400, f"unsupported grant_type {grant!r}")
 
 
@@ -314,7 +326,114 @@ def lab_secure(request: ApiRequest) -> Payload:
     return {"data": [dict(item) for item in lab.LAB_ITEMS[:3]]}
 
 
-_LAB_OPEN = ("/oauth/token", "/login", "/secure")
+def lab_keyed(request: ApiRequest) -> Payload:
+    """``GET /keyed``: needs ``Authorization: Token <key>`` (a key with a prefix)."""
+    if not same(request.header("authorization"), f"Token {lab.API_KEY}"):
+        raise ApiError(401, "send Authorization: Token <key>")
+    return {"data": [dict(item) for item in lab.LAB_ITEMS[:3]]}
+
+
+def _verified_jwt(token: str, key: str, algorithm: str) -> dict[str, t.Any]:
+    """The claims of a JWT the lab accepts; 401 for any other token."""
+    import jwt
+
+    try:
+        claims: dict[str, t.Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            audience=lab.JWT_AUDIENCE,
+            issuer=lab.CLIENT_ID,
+            options={"require": ["iat", "exp", "iss", "aud"]},
+        )
+    except jwt.PyJWTError as error:
+        raise ApiError(401, f"invalid JWT: {error}") from None
+    if claims["exp"] - claims["iat"] > lab.JWT_MAX_LIFETIME:
+        raise ApiError(401, f"a JWT lives {lab.JWT_MAX_LIFETIME} s at most")
+    return claims
+
+
+def lab_jwt_direct(request: ApiRequest) -> Payload:
+    """``GET /jwt-direct``: a bearer JWT signed HS256 with the lab's secret."""
+    scheme, _, token = (request.header("authorization") or "").partition(" ")
+    if scheme != "Bearer":
+        raise ApiError(401, "send Authorization: Bearer <JWT>")
+    claims = _verified_jwt(token, lab.JWT_SECRET, "HS256")
+    if claims.get("sub") != lab.USERNAME:
+        raise ApiError(403, "the JWT's sub is not a lab user")
+    return {"data": [dict(item) for item in lab.LAB_ITEMS[:3]]}
+
+
+def lab_jwt_token(request: ApiRequest) -> Payload:
+    """``POST /jwt/token``: an ES256 assertion (RFC 7523) for an access token."""
+    form = request.body if isinstance(request.body, dict) else {}
+    if form.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+        raise ApiError(400, "unsupported_grant_type")
+    claims = _verified_jwt(str(form.get("assertion")), lab.jwt_public_key(), "ES256")
+    if claims.get("scope") != "read" or form.get("audience") != "lab":
+        raise ApiError(400, "the scope claim read and audience lab are required")
+    return {"access_token": lab.issue_access_token(), "expires_in": 3600}
+
+
+def lab_signed(request: ApiRequest) -> Payload:
+    """``GET /signed``: AWS SigV4 with the lab's credentials (checked independently)."""
+    signed = sigv4.SignedRequest(
+        request.method,
+        API_PREFIXES["lab"] + request.path,
+        request.query,
+        request.headers,
+        b"" if request.body is None else b"?",
+    )
+    try:
+        sigv4.verify(
+            signed,
+            access_key_id=lab.AWS_ACCESS_KEY_ID,
+            secret_access_key=lab.AWS_SECRET_ACCESS_KEY,
+            session_token=lab.AWS_SESSION_TOKEN,
+            region=lab.AWS_REGION,
+            service=lab.AWS_SERVICE,
+        )
+    except sigv4.SignatureError as error:
+        raise ApiError(403, str(error)) from None
+    limit = _lab_size(request)
+    return {"data": [dict(item) for item in lab.LAB_ITEMS[:limit]]}
+
+
+def lab_authorize(request: ApiRequest) -> ApiResponse:
+    """``GET /oauth/authorize``: the consent page, which a user always accepts here.
+
+    Checks the client, a loopback redirect URI, the scope and a PKCE (S256)
+    challenge, then redirects to the redirect URI with a one-time code and the
+    state it was sent.
+    """
+    redirect = request.arg("redirect_uri") or ""
+    checks = {
+        "response_type": request.arg("response_type") == "code",
+        "client_id": request.arg("client_id") == lab.CLIENT_ID,
+        "redirect_uri": redirect.startswith("http://127.0.0.1:"),
+        "scope": request.arg("scope") == "read",
+        "code_challenge": request.arg("code_challenge_method") == "S256"
+        and bool(request.arg("code_challenge")),
+        "state": bool(request.arg("state")),
+        "access_type": request.arg("access_type") == "offline",
+    }
+    if wrong := [name for name, good in checks.items() if not good]:
+        raise ApiError(400, f"invalid authorization request: {', '.join(wrong)}")
+    code = lab.issue_code(redirect, str(request.arg("code_challenge")))
+    query = urlencode({"code": code, "state": request.arg("state")})
+    return ApiResponse(302, {}, (("Location", f"{redirect}?{query}"),))
+
+
+_LAB_OPEN = (
+    "/oauth/authorize",
+    "/oauth/token",
+    "/login",
+    "/secure",
+    "/keyed",
+    "/jwt-direct",
+    "/jwt/token",
+    "/signed",
+)
 
 
 def _lab_authenticate(request: ApiRequest) -> None:
@@ -453,5 +572,10 @@ API: Api = define_api(
     route("POST", "/oauth/token", lab_oauth_token),
     route("POST", "/login", lab_login),
     route("GET", "/secure", lab_secure),
+    route("GET", "/keyed", lab_keyed),
+    route("GET", "/jwt-direct", lab_jwt_direct),
+    route("POST", "/jwt/token", lab_jwt_token),
+    route("GET", "/signed", lab_signed),
+    route("GET", "/oauth/authorize", lab_authorize),
     document_route(lab_openapi),
 )
