@@ -26,6 +26,7 @@ MIXINS = {
     "RecordStream": "records",
     "IncrementalStream": "incremental",
     "ErrorRulesStream": "errors",
+    "GraphQLStream": "graphql",
 }
 
 
@@ -78,6 +79,19 @@ def _error_rules(stream: Stream) -> object:
     )
 
 
+def _graphql(stream: Stream, key: str) -> object:
+    return getattr(stream.graphql, key) if stream.graphql else None
+
+
+def _graphql_error_rules(stream: Stream) -> object:
+    rules = stream.graphql.errors if stream.graphql else ()
+    return tuple((r.code, r.message_contains, r.action, r.message) for r in rules)
+
+
+def _graphql_cursor(stream: Stream) -> object:
+    return getattr(stream.pagination, "variable", None) if stream.graphql else None
+
+
 OPTIONS: tuple[StreamOption, ...] = (
     StreamOption(
         "record_filter",
@@ -97,6 +111,12 @@ OPTIONS: tuple[StreamOption, ...] = (
         lambda s: s.sync_children == "changed",
     ),
     StreamOption("error_rules", "ErrorRulesStream", _error_rules),
+    StreamOption("graphql_query", "GraphQLStream", lambda s: _graphql(s, "query")),
+    StreamOption(
+        "graphql_variables", "GraphQLStream", lambda s: _graphql(s, "variables")
+    ),
+    StreamOption("graphql_cursor_variable", "GraphQLStream", _graphql_cursor),
+    StreamOption("graphql_error_rules", "GraphQLStream", _graphql_error_rules),
 )
 
 

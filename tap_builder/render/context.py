@@ -341,7 +341,9 @@ def paginator_view(pagination: Pagination, view: StreamView) -> PaginatorView:
     """The stream's paginator; places its token (and page size) in the request."""
     component = PAGINATORS[pagination.type]
     values = dict(pagination)
-    if component.param_field is None:
+    if component.token_in_stream:
+        pass  # the stream's mixin places it (a GraphQL variable)
+    elif component.param_field is None:
         view.follows_next_url = True
     else:
         _place_token(view, values["location"], values[component.param_field])
@@ -444,7 +446,7 @@ def _stream_view(
         primary_keys=stream.primary_key,
         replication_key=replication_key,
         records_selector=stream.records_selector,
-        method=stream.method,
+        method="POST" if stream.graphql else stream.method,
         response_format=stream.response_format,
         unix_timestamp_fields=unix_fields,
         parent_class=class_names[parent.id] if parent else None,
@@ -549,6 +551,7 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "package_paginator_imports": _imports(
             [c for c in paginators if c.in_package], spec.package
         ),
+        "package_imports": _package_imports(paginators, streams, spec.package),
         "runtime_mixins": {
             MIXINS[name]: name
             for name in MIXINS
@@ -596,6 +599,17 @@ def _imports(components: list[Component], package: str) -> dict[str, list[str]]:
         if component.class_name not in names:
             names.append(component.class_name)
     return dict(sorted(found.items()))
+
+
+def _package_imports(
+    paginators: list[Component], streams: list[StreamView], package: str
+) -> dict[str, list[str]]:
+    """streams.py's imports from the package: paginators and run-time mixins."""
+    found = _imports([c for c in paginators if c.in_package], package)
+    for name, module in MIXINS.items():
+        if any(name in s.mixins for s in streams):
+            found.setdefault(f"{package}.runtime.{module}", []).append(name)
+    return {module: sorted(names) for module, names in sorted(found.items())}
 
 
 def _type_imports(streams: list[StreamView]) -> dict[str, list[str]]:

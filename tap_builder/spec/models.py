@@ -36,6 +36,7 @@ from tap_builder.spec.fields import (
     NonEmpty,
     Scalar,
 )
+from tap_builder.spec.graphql import GraphQL
 
 TAP_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 STREAM_ID_PATTERN = r"^[a-z_][a-z0-9_]*$"
@@ -451,6 +452,9 @@ class Stream(Model):
     )
     error_handling: tuple[ErrorRule, ...] = Field(
         (), description="What to do with given HTTP statuses, checked in order."
+    )
+    graphql: GraphQL | None = Field(
+        None, description="A GraphQL query POSTed to path (see docs/spec.md)."
     )
 
     @field_validator("record_filter", mode="before")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tap_builder.demo import lab
+from tap_builder.demo.apis.lab_graphql import lab_graphql
 from tap_builder.demo.configs import API_PREFIXES
 from tap_builder.demo.params import int_value, since_iso, time_value
 from tap_builder.demo.routing import (
@@ -353,4 +354,5 @@ API: Api = define_api(
     route("POST", "/oauth/token", lab_oauth_token),
     route("POST", "/login", lab_login),
     route("GET", "/secure", lab_secure),
+    route("POST", "/graphql", lab_graphql),
 )
