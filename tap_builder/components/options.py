@@ -27,6 +27,7 @@ MIXINS = {
     "IncrementalStream": "incremental",
     "ErrorRulesStream": "errors",
     "GraphQLStream": "graphql",
+    "AsyncJobStream": "jobs",
 }
 
 
@@ -92,6 +93,28 @@ def _graphql_cursor(stream: Stream) -> object:
     return getattr(stream.pagination, "variable", None) if stream.graphql else None
 
 
+def _async_job(stream: Stream) -> object:
+    job = stream.async_job
+    if job is None:
+        return None
+    poll = job.poll
+    return {
+        "job_id": job.job_id,
+        "poll_path": poll.path,
+        "poll_url": poll.url,
+        "status": poll.status,
+        "done": list(poll.done),
+        "failed": list(poll.failed),
+        "error": poll.error,
+        "interval": poll.interval,
+        "backoff": poll.backoff,
+        "max_interval": poll.max_interval,
+        "timeout": poll.timeout,
+        "urls": job.download.urls,
+        "format": job.download.format,
+    }
+
+
 OPTIONS: tuple[StreamOption, ...] = (
     StreamOption(
         "record_filter",
@@ -117,6 +140,7 @@ OPTIONS: tuple[StreamOption, ...] = (
     ),
     StreamOption("graphql_cursor_variable", "GraphQLStream", _graphql_cursor),
     StreamOption("graphql_error_rules", "GraphQLStream", _graphql_error_rules),
+    StreamOption("async_job", "AsyncJobStream", _async_job),
 )
 
 

@@ -25,6 +25,7 @@ from tap_builder.spec.fields import (
     jsonpath_problem,
 )
 from tap_builder.spec.graphql import graphql_problems
+from tap_builder.spec.jobs import job_problems
 from tap_builder.spec.loader import MAX_DEPTH, depth_of, value_problems
 from tap_builder.spec.models import BUILTIN_SETTINGS, DEFAULT_TYPES, Spec, Stream
 
@@ -74,6 +75,7 @@ def check_spec(
         loc: Loc = ("streams", index)
         found += _stream_shape(stream, loc)
         found += graphql_problems(stream, loc)
+        found += job_problems(spec, stream, loc)
         found += _incremental_complete(stream, loc)
         found += _incremental_options(stream, loc)
         schema, problems = _load_schema(stream, loc, base_dir)

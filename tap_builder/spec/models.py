@@ -37,6 +37,7 @@ from tap_builder.spec.fields import (
     Scalar,
 )
 from tap_builder.spec.graphql import GraphQL
+from tap_builder.spec.jobs import AsyncJob
 
 TAP_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 STREAM_ID_PATTERN = r"^[a-z_][a-z0-9_]*$"
@@ -455,6 +456,11 @@ class Stream(Model):
     )
     graphql: GraphQL | None = Field(
         None, description="A GraphQL query POSTed to path (see docs/spec.md)."
+    )
+    async_job: AsyncJob | None = Field(
+        None,
+        description="The request creates a report job: poll it, then read its "
+        "files (see docs/spec.md).",
     )
 
     @field_validator("record_filter", mode="before")

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from tap_builder.demo import lab
 from tap_builder.demo.apis.lab_graphql import lab_graphql
+from tap_builder.demo.apis.lab_jobs import lab_create_job, lab_job_file, lab_job_status
 from tap_builder.demo.configs import API_PREFIXES
 from tap_builder.demo.params import int_value, since_iso, time_value
 from tap_builder.demo.routing import (
@@ -355,4 +356,7 @@ API: Api = define_api(
     route("POST", "/login", lab_login),
     route("GET", "/secure", lab_secure),
     route("POST", "/graphql", lab_graphql),
+    route("POST", "/report-jobs", lab_create_job),
+    route("GET", "/report-jobs/{job_id}", lab_job_status),
+    route("GET", "/report-jobs/{job_id}/files/{number}", lab_job_file),
 )
