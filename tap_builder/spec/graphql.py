@@ -47,7 +47,8 @@ class GraphQL(Model):
     """A GraphQL query POSTed as ``{query, variables}``."""
 
     query: NonEmpty = Field(
-        description="The GraphQL query, sent as written (never templated)."
+        description="The GraphQL query, sent as written (never templated).",
+        json_schema_extra={"x-multiline": True},  # the studio edits it in a textarea
     )
     variables: dict[NonEmpty, t.Any] = Field(
         default_factory=dict,
