@@ -53,6 +53,18 @@ def _example_pagination(kind: str) -> dict[str, t.Any]:
     return {k: v for k, v in block.items() if k not in _STOP_KEYS | {"type"}}
 
 
+def _stream_keys(kind: str) -> dict[str, t.Any]:
+    """Keys a type needs on its stream besides pagination (graphql_cursor: the
+    example stream's graphql block, without variables from settings)."""
+    data = yaml.safe_load((ROOT / PAGINATORS[kind].example).read_text("utf-8"))
+    stream = next(
+        s for s in data["streams"] if (s.get("pagination") or {}).get("type") == kind
+    )
+    if "graphql" not in stream:
+        return {}
+    return {"graphql": {"query": stream["graphql"]["query"]}}
+
+
 #: One pagination of each type, without stop conditions, and its paginator
 #: class: every registered type, from the spec that runs it end to end.
 def _class_name(kind: str) -> str:
@@ -77,6 +89,7 @@ RULES: dict[str, object] = {
 def _view(tmp_path: Path, pagination: dict[str, t.Any]) -> StreamView:
     spec = copy.deepcopy(SPEC)
     spec["streams"][0]["pagination"] = pagination
+    spec["streams"][0].update(_stream_keys(pagination["type"]))
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(yaml.safe_dump(spec), encoding="utf-8")
     (view,) = stream_views(validate_spec(load_spec(spec_file)), NameAllocator())
@@ -151,6 +164,7 @@ def test_stop_condition_jsonpath_is_checked_on_every_type(
     fields, _ = TYPES[kind]
     spec = copy.deepcopy(SPEC)
     spec["streams"][0]["pagination"] = {"type": kind, **fields, "has_more": "$.[["}
+    spec["streams"][0].update(_stream_keys(kind))
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(yaml.safe_dump(spec), encoding="utf-8")
     with pytest.raises(SpecError) as caught:

@@ -1323,7 +1323,7 @@ broken.yaml:11 streams[0].path: {client_id} is a parent-context variable, but th
 broken.yaml:12 streams[0].methd: unknown key 'methd'. Did you mean 'method'?
 broken.yaml:13 streams[0].pagination.page_param: 'page_param' belongs to page_increment; this is offset, whose keys are: location, offset_param, next_offset_selector, limit_param, limit, has_more, total_pages, total_records, max_pages
 broken.yaml:13 streams[0].pagination.limit: required without next_offset_selector (the offset grows by limit)
-broken.yaml:18 streams[1].pagination.type: 'pages' is not a known type. Use one of: page_increment, offset, records_offset, cursor, next_url, link_header
+broken.yaml:18 streams[1].pagination.type: 'pages' is not a known type. Use one of: page_increment, offset, records_offset, cursor, next_url, link_header, graphql_cursor
 broken.yaml:23 streams[2].parent_stream: parent_stream links form a cycle through 'teams'
 broken.yaml:29 streams[3].parent_stream: parent_stream links form a cycle through 'members'
 broken.yaml:30 streams[3].child_context.member_id: 'uid' is not a property of the schema (properties: id, team_id)

@@ -130,3 +130,6 @@ class PaginatorComponent(Component):
     param_field: str | None = None
     #: (spec field, component): the component used instead when the field is set.
     variant: tuple[str, Component] | None = None
+    #: The stream's own run-time mixin puts the token in the request (a
+    #: GraphQL variable), so neither a parameter nor the next URL carries it.
+    token_in_stream: bool = False

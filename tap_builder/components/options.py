@@ -30,6 +30,8 @@ MIXINS = {
     "IncrementalStream": "incremental",
     "ErrorRulesStream": "errors",
     "ConcurrentStream": "concurrency",
+    "GraphQLStream": "graphql",
+    "AsyncJobStream": "jobs",
 }
 
 
@@ -82,6 +84,41 @@ def _error_rules(stream: Stream) -> object:
     )
 
 
+def _graphql(stream: Stream, key: str) -> object:
+    return getattr(stream.graphql, key) if stream.graphql else None
+
+
+def _graphql_error_rules(stream: Stream) -> object:
+    rules = stream.graphql.errors if stream.graphql else ()
+    return tuple((r.code, r.message_contains, r.action, r.message) for r in rules)
+
+
+def _graphql_cursor(stream: Stream) -> object:
+    return getattr(stream.pagination, "variable", None) if stream.graphql else None
+
+
+def _async_job(stream: Stream) -> object:
+    job = stream.async_job
+    if job is None:
+        return None
+    poll = job.poll
+    return {
+        "job_id": job.job_id,
+        "poll_path": poll.path,
+        "poll_url": poll.url,
+        "status": poll.status,
+        "done": list(poll.done),
+        "failed": list(poll.failed),
+        "error": poll.error,
+        "interval": poll.interval,
+        "backoff": poll.backoff,
+        "max_interval": poll.max_interval,
+        "timeout": poll.timeout,
+        "urls": job.download.urls,
+        "format": job.download.format,
+    }
+
+
 OPTIONS: tuple[StreamOption, ...] = (
     StreamOption(
         "record_filter",
@@ -101,6 +138,13 @@ OPTIONS: tuple[StreamOption, ...] = (
         lambda s: s.sync_children == "changed",
     ),
     StreamOption("error_rules", "ErrorRulesStream", _error_rules),
+    StreamOption("graphql_query", "GraphQLStream", lambda s: _graphql(s, "query")),
+    StreamOption(
+        "graphql_variables", "GraphQLStream", lambda s: _graphql(s, "variables")
+    ),
+    StreamOption("graphql_cursor_variable", "GraphQLStream", _graphql_cursor),
+    StreamOption("graphql_error_rules", "GraphQLStream", _graphql_error_rules),
+    StreamOption("async_job", "AsyncJobStream", _async_job),
 )
 
 

@@ -53,10 +53,14 @@ class ApiRequest:
 
 @dataclass(frozen=True)
 class ApiResponse:
-    """A JSON response: status, payload and extra headers."""
+    """A JSON response: status, payload and extra headers.
+
+    A ``bytes`` payload (a file) is sent as it is, with the Content-Type its
+    headers give.
+    """
 
     status: int
-    payload: Payload
+    payload: Payload | bytes
     headers: tuple[tuple[str, str], ...] = ()
 
 

@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
-from tap_builder.demo.apis import APIS
+from tap_builder.demo.apis import APIS, lab_jobs
 from tap_builder.demo.faults import FaultInjector, FaultPlan
 from tap_builder.demo.routing import ApiError, ApiRequest, ApiResponse, dispatch
 
@@ -230,7 +230,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, response: ApiResponse) -> None:
         lines = response.status == 200 and dict(response.headers).get("Content-Type")
-        if lines == "application/x-ndjson" and isinstance(response.payload, list):
+        if isinstance(response.payload, bytes):
+            payload = response.payload
+        elif lines == "application/x-ndjson" and isinstance(response.payload, list):
             text = "\n".join(json.dumps(item) for item in response.payload) + "\n"
             payload = text.encode("utf-8")
         else:
@@ -311,6 +313,7 @@ class DemoServer:
             raise ValueError(msg)
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
+        lab_jobs.reset()  # report-job ids start at job-1 on every new server
         self._faults = FaultInjector(faults or FaultPlan())
         self._httpd = _HTTPServer(
             ("127.0.0.1", port), self._record, self._faults, latency

@@ -358,7 +358,9 @@ def paginator_view(pagination: Pagination, view: StreamView) -> PaginatorView:
     """The stream's paginator; places its token (and page size) in the request."""
     component = PAGINATORS[pagination.type]
     values = dict(pagination)
-    if component.param_field is None:
+    if component.token_in_stream:
+        pass  # the stream's mixin places it (a GraphQL variable)
+    elif component.param_field is None:
         view.follows_next_url = True
     else:
         _place_token(view, values["location"], values[component.param_field])
@@ -461,7 +463,7 @@ def _stream_view(
         primary_keys=stream.primary_key,
         replication_key=replication_key,
         records_selector=stream.records_selector,
-        method=stream.method,
+        method="POST" if stream.graphql else stream.method,
         response_format=stream.response_format,
         unix_timestamp_fields=unix_fields,
         parent_class=class_names[parent.id] if parent else None,

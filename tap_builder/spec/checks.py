@@ -24,6 +24,8 @@ from tap_builder.spec.fields import (
     Found,
     jsonpath_problem,
 )
+from tap_builder.spec.graphql import graphql_problems
+from tap_builder.spec.jobs import job_problems
 from tap_builder.spec.loader import MAX_DEPTH, depth_of, value_problems
 from tap_builder.spec.models import BUILTIN_SETTINGS, DEFAULT_TYPES, Spec, Stream
 
@@ -72,6 +74,8 @@ def check_spec(
     for index, stream in enumerate(spec.streams):
         loc: Loc = ("streams", index)
         found += _stream_shape(stream, loc)
+        found += graphql_problems(stream, loc)
+        found += job_problems(spec, stream, loc)
         found += _incremental_complete(stream, loc)
         found += _incremental_options(stream, loc)
         found += _concurrency(spec, stream, loc)
@@ -237,6 +241,9 @@ def _templated_fields(spec: Spec) -> Iterator[tuple[Loc, object, Stream | None]]
             yield (*loc, "body"), stream.body, stream
         for key, value in stream.add_fields.items():
             yield (*loc, "add_fields", key), value, stream
+        if stream.graphql is not None:  # never the query: its braces are GraphQL's
+            for key, value in stream.graphql.variables.items():
+                yield (*loc, "graphql", "variables", key), value, stream
 
 
 def _variables(spec: Spec, *, declared_known: bool = True) -> Iterator[Found]:

@@ -40,6 +40,8 @@ from tap_builder.spec.fields import (
     Scalar,
     at_most,
 )
+from tap_builder.spec.graphql import GraphQL
+from tap_builder.spec.jobs import AsyncJob
 
 TAP_ID_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 STREAM_ID_PATTERN = r"^[a-z_][a-z0-9_]*$"
@@ -505,6 +507,14 @@ class Stream(Model):
         None,
         description="Requests of this stream in flight at once (page prefetch, "
         "children of different parents); default max_concurrency, 1: one at a time.",
+    )
+    graphql: GraphQL | None = Field(
+        None, description="A GraphQL query POSTed to path (see docs/spec.md)."
+    )
+    async_job: AsyncJob | None = Field(
+        None,
+        description="The request creates a report job: poll it, then read its "
+        "files (see docs/spec.md).",
     )
 
     @model_validator(mode="after")

@@ -15,4 +15,5 @@ TYPES = (
     "cursor",
     "next_url",
     "link_header",
+    "graphql_cursor",
 )

@@ -12,6 +12,8 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from tap_builder.demo import lab, sigv4
+from tap_builder.demo.apis.lab_graphql import lab_graphql
+from tap_builder.demo.apis.lab_jobs import lab_create_job, lab_job_file, lab_job_status
 from tap_builder.demo.configs import API_PREFIXES
 from tap_builder.demo.openapi import (
     Doc,
@@ -578,4 +580,8 @@ API: Api = define_api(
     route("GET", "/signed", lab_signed),
     route("GET", "/oauth/authorize", lab_authorize),
     document_route(lab_openapi),
+    route("POST", "/graphql", lab_graphql),
+    route("POST", "/report-jobs", lab_create_job),
+    route("GET", "/report-jobs/{job_id}", lab_job_status),
+    route("GET", "/report-jobs/{job_id}/files/{number}", lab_job_file),
 )

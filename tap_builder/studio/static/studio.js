@@ -167,6 +167,12 @@ function textInput(path, sh, value, id, required, type = "text") {
     oninput: (e) => debounced(fmt(path), () => commitScalar(path, sh, e.target.value, required)) });
 }
 
+// Text whose line breaks matter (a GraphQL query): a textarea, sent as typed.
+function multilineInput(path, sh, value, id, required) {
+  return h("textarea", { id, "data-key": fmt(path), rows: 8, value: value === undefined ? "" : String(value),
+    oninput: (e) => debounced(fmt(path), () => (e.target.value === "" && !required ? remove(path) : setValue(path, e.target.value))) });
+}
+
 function commitScalar(path, sh, text, required) {
   const v = parseScalar(text, sh);
   if (v === undefined && !required) return remove(path);
@@ -174,7 +180,7 @@ function commitScalar(path, sh, text, required) {
 }
 
 const widgets = {
-  string: (p, sh, v, id, req) => textInput(p, sh, v, id, req),
+  string: (p, sh, v, id, req) => (sh.node["x-multiline"] ? multilineInput(p, sh, v, id, req) : textInput(p, sh, v, id, req)),
   scalar: (p, sh, v, id, req) => textInput(p, sh, v, id, req),
   number: (p, sh, v, id, req) => textInput(p, sh, v, id, req, "number"),
   enum: (p, sh, v, id, req) => h("select", { id, "data-key": fmt(p),
