@@ -31,6 +31,10 @@ VENV_REQUIREMENTS = (
     # singer-sdk's own annotations (mypy --strict), so mypy runs in this venv.
     "mypy>=1.11",
     "types-requests",
+    # Taps with an XML stream depend on defusedxml (installed here, since taps
+    # are installed with --no-deps).
+    "defusedxml>=0.7.1",
+    "types-defusedxml",
 )
 
 

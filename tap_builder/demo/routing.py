@@ -53,10 +53,10 @@ class ApiRequest:
 
 @dataclass(frozen=True)
 class ApiResponse:
-    """A JSON response: status, payload and extra headers."""
+    """A JSON response (or raw bytes): status, payload and extra headers."""
 
     status: int
-    payload: Payload
+    payload: Payload | bytes
     headers: tuple[tuple[str, str], ...] = ()
 
 

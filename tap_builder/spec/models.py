@@ -26,6 +26,7 @@ from pydantic import (
 from tap_builder.components import AUTHENTICATORS, PAGINATORS
 from tap_builder.components.auth.model import AuthModel
 from tap_builder.components.auth.none import NoAuth
+from tap_builder.components.formats import Compression, CsvOptions, Download
 from tap_builder.components.pagination.model import StopRules
 from tap_builder.spec.errors import brief
 from tap_builder.spec.fields import (
@@ -65,7 +66,13 @@ BUILTIN_SETTINGS = (
     "refresh_token_file",
 )
 #: Response formats the generated tap can decode.
-RESPONSE_FORMATS = ("application/json", "application/x-ndjson", "application/jsonl")
+RESPONSE_FORMATS = (
+    "application/json",
+    "application/x-ndjson",
+    "application/jsonl",
+    "text/csv",
+    "application/xml",
+)
 
 
 # --------------------------------------------------------------------------- #
@@ -409,7 +416,23 @@ class Stream(Model):
     path: str = Field(description="Endpoint path appended to the base URL.")
     primary_key: tuple[NonEmpty, ...] = Field((), description="Primary key field(s).")
     method: t.Literal["GET", "POST"] = Field("GET", description="HTTP method.")
-    response_format: str = Field("application/json", description="Response MIME type.")
+    response_format: str = Field(
+        "application/json",
+        description="Response MIME type (with download: the file's).",
+    )
+    csv: CsvOptions | None = Field(
+        None, description="With response_format text/csv: how rows are read."
+    )
+    compression: Compression = Field(
+        "none",
+        description="The body (or downloaded file) is a gzip or zip file. "
+        "Content-Encoding: gzip needs nothing.",
+    )
+    download: Download | None = Field(
+        None,
+        description="The JSON answer links to CSV or JSON Lines files that "
+        "hold the records; they are streamed.",
+    )
     query_params: dict[NonEmpty, Scalar] = Field(
         default_factory=dict,
         description="Query parameters (values may hold variables).",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tap_builder.demo import lab
+from tap_builder.demo.apis import lab_formats
 from tap_builder.demo.configs import API_PREFIXES
 from tap_builder.demo.params import int_value, since_iso, time_value
 from tap_builder.demo.routing import (
@@ -300,7 +301,7 @@ def lab_secure(request: ApiRequest) -> Payload:
     return {"data": [dict(item) for item in lab.LAB_ITEMS[:3]]}
 
 
-_LAB_OPEN = ("/oauth/token", "/login", "/secure")
+_LAB_OPEN = ("/oauth/token", "/login", "/secure", *lab_formats.OPEN_PATHS)
 
 
 def _lab_authenticate(request: ApiRequest) -> None:
@@ -353,4 +354,14 @@ API: Api = define_api(
     route("POST", "/oauth/token", lab_oauth_token),
     route("POST", "/login", lab_login),
     route("GET", "/secure", lab_secure),
+    route("GET", "/items.csv", lab_formats.lab_items_csv),
+    route("GET", "/items.xml", lab_formats.lab_items_xml),
+    route("GET", "/evil.xml", lab_formats.lab_evil_xml),
+    route("GET", "/items.csv.gz", lab_formats.lab_items_gz),
+    route("GET", "/bomb.csv.gz", lab_formats.lab_bomb_gz),
+    route("GET", "/exports", lab_formats.lab_exports),
+    route("GET", "/exports-signed", lab_formats.lab_exports_signed),
+    route("GET", "/exports-bomb", lab_formats.lab_exports_bomb),
+    route("GET", "/files/{name}", lab_formats.lab_file),
+    route("GET", "/signed/export.zip", lab_formats.lab_signed),
 )
