@@ -425,6 +425,13 @@ class _RecordingPaginator:
     def advance(self, response: requests.Response) -> None:
         entry = _last_entry(self._log, self._stream.name)
         count = int(getattr(self._stream, "last_page_size", 0))
+        files: list[int] = getattr(self._stream, "file_sizes", [])
+        if files:  # a download: the page's entry comes before its files'
+            own = [e for e in self._log if e.stream == self._stream.name]
+            for file_entry, records in zip(own[-len(files) :], files, strict=False):
+                file_entry.records = records
+                file_entry.decision = "downloaded file"
+            entry = own[-len(files) - 1] if len(own) > len(files) else entry
         self._budget.seen_records += count
         self._budget.seen_pages += 1
         if entry is not None:

@@ -46,11 +46,16 @@ class BoundedReader(io.RawIOBase):
     """A binary file that fails with ``too_large()`` past ``limit`` bytes read."""
 
     def __init__(
-        self, inner: Readable, limit: int, too_large: t.Callable[[], str]
+        self,
+        inner: Readable,
+        limit: int,
+        too_large: t.Callable[[], str],
+        also_close: tuple[Readable | zipfile.ZipFile, ...] = (),
     ) -> None:
         """Read ``inner``, at most ``limit`` bytes in all."""
         super().__init__()
         self._inner = inner
+        self._also_close = also_close
         self._limit = limit
         self._too_large = too_large
         self._read = 0
@@ -74,8 +79,10 @@ class BoundedReader(io.RawIOBase):
         return size
 
     def close(self) -> None:
-        """Close the inner file too."""
+        """Close the inner file too (and the archive and file it came from)."""
         self._inner.close()
+        for other in self._also_close:
+            other.close()
         super().close()
 
 
@@ -112,18 +119,29 @@ def unpack(
         ResponseTooLargeError: (while reading) past ``limit`` bytes unpacked.
     """
     inner: Readable
+    also_close: tuple[Readable | zipfile.ZipFile, ...] = (file,)
     if compression == "gzip":
         inner = gzip.GzipFile(fileobj=t.cast("t.IO[bytes]", file), mode="rb")
     elif compression == "zip":
+        copy = _seekable(file)
         try:
-            archive = zipfile.ZipFile(_seekable(file))
+            archive = zipfile.ZipFile(copy)
+            also_close = (archive, copy)
             inner = archive.open(_only_file(archive))
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
+            for opened in also_close:
+                opened.close()
+            copy.close()
             msg = f"it is not a readable zip file ({exc})"
             raise ValueError(msg) from None
+        except ValueError:
+            archive.close()
+            copy.close()
+            raise
     else:
         inner = file
-    return io.BufferedReader(BoundedReader(inner, limit, too_large), _CHUNK)
+    bounded = BoundedReader(inner, limit, too_large, also_close)
+    return io.BufferedReader(bounded, _CHUNK)
 
 
 class CompressedStream(BuilderStream):

@@ -62,6 +62,7 @@ class DownloadStream(BuilderStream):
         """The records of every linked file, in order, read as they arrive."""
         body = self.decode_body(response)
         self._extracted_at = dt.datetime.now(dt.UTC)
+        self.file_sizes: list[int] = []
         count = 0
         for found in extract_jsonpath(self.download_url, input=body):
             if not isinstance(found, str) or not found.strip():
@@ -70,8 +71,10 @@ class DownloadStream(BuilderStream):
                     f"found {excerpt(repr(found), 60)} in the answer, not a URL"
                 )
                 raise APIError(msg)
+            self.file_sizes.append(0)
             for record in self._file_records(urljoin(str(response.url), found)):
                 count += 1
+                self.file_sizes[-1] += 1
                 yield record
         self.last_page_size = count
 

@@ -36,7 +36,7 @@ def csv_text(items: tuple[lab.Record, ...], delimiter: str = ",") -> str:
     writer.writerow(["id", "name", "kind", "amount", "active", "note"])
     for item in items:
         n = item["id"]
-        amount = "" if n == 5 else str(item["amount"])  # noqa: PLR2004
+        amount = "" if n == 5 else str(item["amount"])
         active = "yes" if item["status"] == "active" else "no"
         writer.writerow([n, item["name"], item["kind"], amount, active, _note(n)])
     return out.getvalue()
@@ -48,8 +48,10 @@ def _page(request: ApiRequest) -> tuple[lab.Record, ...]:
 
 
 def lab_items_csv(request: ApiRequest) -> ApiResponse:
-    """``GET /items.csv?page=``: ``;``-separated, a title row first; gzip-encoded
-    when the client accepts it."""
+    """``GET /items.csv?page=``: ``;``-separated, a title row first, gzipped.
+
+    The body is gzip-encoded (``Content-Encoding``) when the client accepts it.
+    """
     text = "Lab items export\r\n" + csv_text(_page(request), ";")
     data = text.encode("utf-8")
     headers = [("Content-Type", "text/csv; charset=utf-8")]
@@ -66,14 +68,16 @@ def _xml_item(item: lab.Record) -> str:
         f'<item id="{n}" kind={quoteattr(item["kind"])}>'
         f"<name>{escape(item['name'])}</name>"
         f"<amount>{item['amount']}</amount>{tags}"
-        f'<meta updated={quoteattr(item["updated_at"])}/>'
+        f"<meta updated={quoteattr(item['updated_at'])}/>"
         "</item>"
     )
 
 
 def lab_items_xml(request: ApiRequest) -> ApiResponse:
-    """``GET /items.xml?cursor=``: records at ``catalog.items.item``, the next
-    cursor in ``catalog.next`` (empty on the last page)."""
+    """``GET /items.xml?cursor=``: records at ``catalog.items.item``.
+
+    The next cursor is in ``catalog.next`` (empty on the last page).
+    """
     offset = lab.cursor_offset(request.arg("cursor"))
     records = lab.LAB_ITEMS[offset : offset + PAGE]
     following = offset + PAGE if offset + PAGE < len(lab.LAB_ITEMS) else None
@@ -92,8 +96,7 @@ def lab_evil_xml(request: ApiRequest) -> ApiResponse:
     """``GET /evil.xml``: a "billion laughs" document (entity expansion)."""
     del request
     entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
-        f'<!ENTITY {chr(98 + k)} "{("&" + chr(97 + k) + ";") * 10}">'
-        for k in range(8)
+        f'<!ENTITY {chr(98 + k)} "{("&" + chr(97 + k) + ";") * 10}">' for k in range(8)
     )
     text = (
         f'<?xml version="1.0"?><!DOCTYPE catalog [{entities}]>'
@@ -161,8 +164,10 @@ def lab_exports_bomb(request: ApiRequest) -> Payload:
 
 
 def lab_signed(request: ApiRequest) -> ApiResponse:
-    """``GET /signed/export.zip?sig=``: a zip of JSON Lines (items 1-3); open to
-    anyone with the signature, and refusing credentials (as storage hosts do)."""
+    """``GET /signed/export.zip?sig=``: a zip of JSON Lines (items 1-3).
+
+    Open to anyone with the signature; refuses credentials (as storage hosts do).
+    """
     if request.arg("sig") != "s3cr":
         raise ApiError(403, "bad signature")
     if request.header("authorization") is not None:
