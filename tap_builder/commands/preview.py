@@ -72,6 +72,10 @@ _HIDDEN_HEADERS = {"authorization", "proxy-authorization", "cookie"}
 MASK = "***"
 
 
+#: The decision shown for a file a download stream read (not a page).
+DOWNLOADED = "downloaded file"
+
+
 class PreviewError(Exception):
     """The stream could not be previewed; the message is one line for the user."""
 
@@ -430,7 +434,7 @@ class _RecordingPaginator:
             own = [e for e in self._log if e.stream == self._stream.name]
             for file_entry, records in zip(own[-len(files) :], files, strict=False):
                 file_entry.records = records
-                file_entry.decision = "downloaded file"
+                file_entry.decision = DOWNLOADED
             entry = own[-len(files) - 1] if len(own) > len(files) else entry
         self._budget.seen_records += count
         self._budget.seen_pages += 1
@@ -774,7 +778,9 @@ def _result(
         if entry.decision is None and entry.status < 400:
             entry.records = entry.records or 0
             entry.decision = "stop: the page had no records"
-    own = [e for e in result.requests if e.stream == stream_id]
+    own = [
+        e for e in result.requests if e.stream == stream_id and e.decision != DOWNLOADED
+    ]
     result.stop_reason = (
         (own[-1].decision or "").removeprefix("stop: ")
         if own
