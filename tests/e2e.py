@@ -35,6 +35,10 @@ VENV_REQUIREMENTS = (
     "pyjwt[crypto]>=2.8",
     "botocore>=1.34",
     "botocore-stubs",
+    # Taps with an XML stream depend on defusedxml (installed here, since taps
+    # are installed with --no-deps).
+    "defusedxml>=0.7.1",
+    "types-defusedxml",
 )
 
 

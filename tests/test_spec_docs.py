@@ -522,7 +522,7 @@ INVALID = {
         ("streams", 0, "pagination"), {"type": "pages", "attribute": "page"}
     ),
     "bad tap_id": _set(("tap_id",), "Not An Id"),
-    "bad response_format": _set(("streams", 0, "response_format"), "text/csv"),
+    "bad response_format": _set(("streams", 0, "response_format"), "text/html"),
     "bad child_context key": _set(("streams", 0, "child_context"), {"a-b": "id"}),
     "missing streams": {k: v for k, v in _minimal().items() if k != "streams"},
 }

@@ -473,3 +473,19 @@ def test_requests_without_the_token_or_from_another_origin_are_refused(
     assert cookie_only.get(f"{base}/api/state", timeout=5).status_code == 200
     # a change needs the token header, not just the cookie (CSRF)
     assert cookie_only.post(f"{base}/api/save", timeout=5).status_code == 403
+
+
+def test_response_format_keys_have_forms(page: Page, workspace: Path) -> None:
+    """csv, compression and download appear as forms, from the spec's schema."""
+    for name in ("lab_formats.yaml", "item.schema.json"):
+        shutil.copy(SAMPLES / "features" / name, workspace / name)
+    page.reload()  # the studio lists the workspace's files when it loads
+    open_spec(page, "lab_formats.yaml")
+    screen(page, "streams")
+    page.click('[data-stream="0"]')
+    assert page.input_value(key("streams[0].response_format")) == "text/csv"
+    assert page.input_value(key("streams[0].csv.delimiter")) == ";"
+    page.click('[data-stream="3"]')
+    assert page.input_value(key("streams[3].download.url")) == "$.files[*].url"
+    choose(page, key("streams[3].compression"), "zip")
+    assert "    compression: zip" in source(page)

@@ -556,9 +556,9 @@ INVALID = [
         id="date-format",
     ),
     pytest.param(
-        variant((f"{S0}.response_format", "text/csv")),
+        variant((f"{S0}.response_format", "text/html")),
         "streams[0].response_format",
-        "'text/csv' is not supported. Use one of: application/json",
+        "'text/html' is not supported. Use one of: application/json",
         id="response-format",
     ),
     pytest.param(

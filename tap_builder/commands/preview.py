@@ -73,6 +73,10 @@ _HIDDEN_HEADERS = {"authorization", "proxy-authorization", "cookie"}
 MASK = "***"
 
 
+#: The decision shown for a file a download stream read (not a page).
+DOWNLOADED = "downloaded file"
+
+
 class PreviewError(Exception):
     """The stream could not be previewed; the message is one line for the user."""
 
@@ -428,6 +432,13 @@ class _RecordingPaginator:
     def advance(self, response: requests.Response) -> None:
         entry = _last_entry(self._log, self._stream.name)
         count = int(getattr(self._stream, "last_page_size", 0))
+        files: list[int] = getattr(self._stream, "file_sizes", [])
+        if files:  # a download: the page's entry comes before its files'
+            own = [e for e in self._log if e.stream == self._stream.name]
+            for file_entry, records in zip(own[-len(files) :], files, strict=False):
+                file_entry.records = records
+                file_entry.decision = DOWNLOADED
+            entry = own[-len(files) - 1] if len(own) > len(files) else entry
         self._budget.seen_records += count
         self._budget.seen_pages += 1
         if entry is not None:
@@ -774,7 +785,9 @@ def _result(
         if entry.decision is None and entry.status < 400:
             entry.records = entry.records or 0
             entry.decision = "stop: the page had no records"
-    own = [e for e in result.requests if e.stream == stream_id]
+    own = [
+        e for e in result.requests if e.stream == stream_id and e.decision != DOWNLOADED
+    ]
     result.stop_reason = (
         (own[-1].decision or "").removeprefix("stop: ")
         if own

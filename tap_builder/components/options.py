@@ -32,6 +32,12 @@ MIXINS = {
     "ConcurrentStream": "concurrency",
     "GraphQLStream": "graphql",
     "AsyncJobStream": "jobs",
+    # Response formats (components/formats.py): a download's answer is JSON,
+    # so a stream has DownloadStream or a body format, not both.
+    "DownloadStream": "downloads",
+    "CsvStream": "csvio",
+    "XmlStream": "xmlio",
+    "CompressedStream": "compression",
 }
 
 
@@ -75,6 +81,33 @@ def _client_filter(stream: Stream) -> object:
 
 def _key_format(stream: Stream) -> object:
     return stream.incremental.replication_key_format if stream.incremental else None
+
+
+def _body(fmt: str) -> Callable[[Stream], object]:
+    """Whether the stream's answers (not downloaded files) are in ``fmt``."""
+    return lambda s: s.download is None and s.response_format == fmt
+
+
+def _csv_options(*, download: bool) -> Callable[[Stream], object]:
+    def value(stream: Stream) -> object:
+        if stream.csv is None or (stream.download is not None) != download:
+            return None
+        return stream.csv.runtime_options()
+
+    return value
+
+
+def _compression(*, download: bool) -> Callable[[Stream], object]:
+    def value(stream: Stream) -> object:
+        if stream.compression == "none" or (stream.download is not None) != download:
+            return None
+        return stream.compression
+
+    return value
+
+
+def _download_url(stream: Stream) -> object:
+    return stream.download.url if stream.download else None
 
 
 def _error_rules(stream: Stream) -> object:
@@ -145,6 +178,13 @@ OPTIONS: tuple[StreamOption, ...] = (
     StreamOption("graphql_cursor_variable", "GraphQLStream", _graphql_cursor),
     StreamOption("graphql_error_rules", "GraphQLStream", _graphql_error_rules),
     StreamOption("async_job", "AsyncJobStream", _async_job),
+    StreamOption("download_url", "DownloadStream", _download_url),
+    StreamOption("csv_options", "DownloadStream", _csv_options(download=True)),
+    StreamOption("compression", "DownloadStream", _compression(download=True)),
+    StreamOption("", "CsvStream", _body("text/csv")),
+    StreamOption("csv_options", "CsvStream", _csv_options(download=False)),
+    StreamOption("", "XmlStream", _body("application/xml")),
+    StreamOption("compression", "CompressedStream", _compression(download=False)),
 )
 
 

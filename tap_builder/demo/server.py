@@ -230,7 +230,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, response: ApiResponse) -> None:
         lines = response.status == 200 and dict(response.headers).get("Content-Type")
-        if isinstance(response.payload, bytes):
+        if isinstance(response.payload, bytes):  # a file: CSV, XML, gzip, zip
             payload = response.payload
         elif lines == "application/x-ndjson" and isinstance(response.payload, list):
             text = "\n".join(json.dumps(item) for item in response.payload) + "\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typing as t
 from pathlib import Path, PurePosixPath
 
+from tap_builder.components.formats import RUNTIME_NEEDS
 from tap_builder.render.context import template_context
 from tap_builder.render.environment import environment, templates_dir
 from tap_builder.render.formatting import format_python
@@ -99,7 +100,8 @@ def runtime_modules(context: dict[str, t.Any]) -> list[str]:
     needed = set(CORE_RUNTIME)
     for component in (context["auth"].component, *context["paginators"]):
         needed.update(component.runtime_files)
-    needed.update(f"{module}.py" for module in context["runtime_mixins"])
+    for module in context["runtime_mixins"]:
+        needed.update(f"{m}.py" for m in (module, *RUNTIME_NEEDS.get(module, ())))
     return sorted(needed)
 
 

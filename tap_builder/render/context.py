@@ -21,6 +21,7 @@ from tap_builder.components import (
     STOP_WHEN,
     Component,
 )
+from tap_builder.components.formats import extra_dependencies
 from tap_builder.components.options import MIXINS, mixins, used_options
 from tap_builder.render.naming import NameAllocator, camel_case
 from tap_builder.runtime.variables import variables_in
@@ -594,6 +595,9 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
             for name in MIXINS
             if any(name in s.mixins for s in streams)
         },
+        "extra_dependencies": extra_dependencies(
+            MIXINS[name] for name in MIXINS if any(name in s.mixins for s in streams)
+        ),
         "sdk_requirement": SDK_REQUIREMENT,
         "sdk_test_requirement": SDK_TEST_REQUIREMENT,
         "tool_version": tool_version,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import ipaddress
 import re
 import threading
@@ -18,6 +19,7 @@ from http import HTTPStatus
 from urllib.parse import (
     parse_qsl,
     urlencode,
+    urljoin,
     urlsplit,
     urlunsplit,
 )
@@ -256,6 +258,33 @@ class GuardedSession(requests.Session):
                 raise DeadlineExceededError(msg, response=response)
         return bytes(body)
 
+    def open_streamed(
+        self, request: requests.PreparedRequest, *, timeout: float
+    ) -> requests.Response:
+        """Send ``request`` under the origin rule and return the answer unread.
+
+        For files too large to hold: read the body with :class:`StreamedBody`.
+        Redirects (at most 10) are followed, each checked like the first.
+        """
+        for _ in range(11):
+            self._guard(request)
+            response = super().send(
+                request, allow_redirects=False, stream=True, timeout=timeout
+            )
+            target = self.get_redirect_target(response)
+            if target is None:
+                return response
+            response.close()
+            request = request.copy()
+            request.prepare_url(urljoin(str(response.url), target), None)
+            if response.status_code != HTTPStatus.TEMPORARY_REDIRECT:
+                request.method, request.body = "GET", None
+            self._redirected = True
+        self._redirected = False
+        where = redact_url(str(request.url), self.credential_params)
+        msg = f"{self.owner}: more than 10 redirects, the last to {where}"
+        raise APIError(msg)
+
     def _too_large(self, response: requests.Response) -> str:
         where = redact_url(response.url, self.credential_params)
         megabytes = self.limits.max_bytes / 1024 / 1024
@@ -267,6 +296,49 @@ class GuardedSession(requests.Session):
 
 class APIError(FatalAPIError):
     """A request failed for good; the message is meant for the user."""
+
+
+class StreamedBody(io.RawIOBase):
+    """A streamed answer as a binary file, read as it arrives.
+
+    Reading stops with a clear error past the session's size limit
+    (decompressed ``Content-Encoding`` included) or its total deadline.
+    """
+
+    def __init__(self, session: GuardedSession, response: requests.Response) -> None:
+        """Read ``response`` within ``session``'s limits, from now."""
+        super().__init__()
+        self._session = session
+        self._response = response
+        self._deadline = time.monotonic() + session.limits.max_seconds
+        self._pending = b""
+        self._read = 0
+
+    def readable(self) -> bool:
+        """A body is readable."""
+        return True
+
+    def readinto(self, buffer: t.Any) -> int:  # noqa: ANN401
+        """Fill ``buffer`` with the next bytes; 0 at the end of the body."""
+        if not self._pending:
+            self._pending = _read_some(self._response)
+            self._read += len(self._pending)
+            if self._read > self._session.limits.max_bytes:
+                too_large = self._session._too_large(self._response)  # noqa: SLF001
+                raise ResponseTooLargeError(too_large)
+            if time.monotonic() > self._deadline:
+                seconds = self._session.limits.max_seconds
+                msg = f"no complete answer within {seconds:g} s"
+                raise DeadlineExceededError(msg, response=self._response)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def close(self) -> None:
+        """Close the connection too."""
+        self._response.close()
+        super().close()
 
 
 #: A reset value above this many seconds is a Unix time, not a wait.

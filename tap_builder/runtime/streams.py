@@ -67,6 +67,8 @@ class BuilderStream(RenderingStream, RetryingStream):
     unix_timestamp_fields: t.ClassVar[tuple[str, ...]] = ()
     #: ``application/json`` or a JSON Lines type.
     response_format: t.ClassVar[str] = "application/json"
+    #: The format's name in "the response ... is not JSON" errors.
+    format_name: t.ClassVar[str] = "JSON"
     #: Records are made to fit the schema by a conformer compiled from it (see
     #: :func:`compile_conformer`), which does what the SDK's generic conformance
     #: would do to JSON input, at a fraction of the cost.
@@ -232,17 +234,14 @@ class BuilderStream(RenderingStream, RetryingStream):
         if self._decoded is not None and self._decoded[0] is response:
             return self._decoded[1]
         try:
-            body: t.Any
-            if "jsonl" in self.response_format or "ndjson" in self.response_format:
-                lines = response.content.splitlines()
-                body = [decode_json(line) for line in lines if line.strip()]
-            else:
-                body = decode_json(response.content)
+            body = self.parse_body(self.response_bytes(response))
         except ValueError as exc:
             kind = response.headers.get("Content-Type", "no content type")
             first = excerpt(response.text, 80)
             where = redact_url(response.url, self.secret_query_params)
             what = "is not JSON" if str(exc) != TOO_DEEP else f"holds {TOO_DEEP}"
+            if self.format_name != "JSON" and str(exc) != TOO_DEEP:
+                what = f"is not {self.format_name} ({exc})"
             msg = (
                 f"stream {self.name!r}: the response from {where} {what} "
                 f"({kind}); it starts with {first!r}"
@@ -250,6 +249,20 @@ class BuilderStream(RenderingStream, RetryingStream):
             raise RetriableAPIError(msg, response) from None
         self._decoded = (response, body)
         return body
+
+    def response_bytes(self, response: requests.Response) -> bytes:
+        """The body's bytes (streams with ``compression`` unpack them here)."""
+        return response.content
+
+    def parse_body(self, data: bytes) -> t.Any:  # noqa: ANN401
+        """JSON (or JSON Lines) bytes -> the body; other formats override it.
+
+        Raises:
+            ValueError: when ``data`` is not in the stream's format.
+        """
+        if "jsonl" in self.response_format or "ndjson" in self.response_format:
+            return [decode_json(line) for line in data.splitlines() if line.strip()]
+        return decode_json(data)
 
     def post_process(
         self, row: dict[str, t.Any], context: Mapping[str, t.Any] | None = None

@@ -17,6 +17,7 @@ from jsonschema import Draft7Validator
 from jsonschema.exceptions import best_match
 
 from tap_builder.components import AUTHENTICATORS, PAGINATORS
+from tap_builder.components.formats import format_problems
 from tap_builder.runtime.variables import TemplateError, Variable, variables_in
 from tap_builder.spec.errors import brief
 from tap_builder.spec.fields import (
@@ -79,6 +80,7 @@ def check_spec(
         found += _incremental_complete(stream, loc)
         found += _incremental_options(stream, loc)
         found += _concurrency(spec, stream, loc)
+        found += format_problems(stream, loc)
         schema, problems = _load_schema(stream, loc, base_dir)
         found += problems
         if schema is not None:

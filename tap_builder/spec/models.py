@@ -28,6 +28,7 @@ from pydantic import (
 from tap_builder.components import AUTHENTICATORS, PAGINATORS
 from tap_builder.components.auth.model import AuthModel
 from tap_builder.components.auth.none import NoAuth
+from tap_builder.components.formats import Compression, CsvOptions, Download
 from tap_builder.components.pagination.model import StopRules
 from tap_builder.spec.errors import brief
 from tap_builder.spec.fields import (
@@ -72,7 +73,13 @@ BUILTIN_SETTINGS = (
     "max_concurrency",
 )
 #: Response formats the generated tap can decode.
-RESPONSE_FORMATS = ("application/json", "application/x-ndjson", "application/jsonl")
+RESPONSE_FORMATS = (
+    "application/json",
+    "application/x-ndjson",
+    "application/jsonl",
+    "text/csv",
+    "application/xml",
+)
 
 #: Requests in flight at once: 1 (one at a time) to MAX_CONCURRENCY.
 MAX_CONCURRENCY = 64
@@ -457,7 +464,23 @@ class Stream(Model):
     path: str = Field(description="Endpoint path appended to the base URL.")
     primary_key: tuple[NonEmpty, ...] = Field((), description="Primary key field(s).")
     method: t.Literal["GET", "POST"] = Field("GET", description="HTTP method.")
-    response_format: str = Field("application/json", description="Response MIME type.")
+    response_format: str = Field(
+        "application/json",
+        description="Response MIME type (with download: the file's).",
+    )
+    csv: CsvOptions | None = Field(
+        None, description="With response_format text/csv: how rows are read."
+    )
+    compression: Compression = Field(
+        "none",
+        description="The body (or downloaded file) is a gzip or zip file. "
+        "Content-Encoding: gzip needs nothing.",
+    )
+    download: Download | None = Field(
+        None,
+        description="The JSON answer links to CSV or JSON Lines files that "
+        "hold the records; they are streamed.",
+    )
     query_params: dict[NonEmpty, Scalar] = Field(
         default_factory=dict,
         description="Query parameters (values may hold variables).",

@@ -12,6 +12,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from tap_builder.demo import lab, sigv4
+from tap_builder.demo.apis import lab_formats
 from tap_builder.demo.apis.lab_graphql import lab_graphql
 from tap_builder.demo.apis.lab_jobs import lab_create_job, lab_job_file, lab_job_status
 from tap_builder.demo.configs import API_PREFIXES
@@ -435,6 +436,7 @@ _LAB_OPEN = (
     "/jwt-direct",
     "/jwt/token",
     "/signed",
+    *lab_formats.OPEN_PATHS,
 )
 
 
@@ -584,4 +586,14 @@ API: Api = define_api(
     route("POST", "/report-jobs", lab_create_job),
     route("GET", "/report-jobs/{job_id}", lab_job_status),
     route("GET", "/report-jobs/{job_id}/files/{number}", lab_job_file),
+    route("GET", "/items.csv", lab_formats.lab_items_csv),
+    route("GET", "/items.xml", lab_formats.lab_items_xml),
+    route("GET", "/evil.xml", lab_formats.lab_evil_xml),
+    route("GET", "/items.csv.gz", lab_formats.lab_items_gz),
+    route("GET", "/bomb.csv.gz", lab_formats.lab_bomb_gz),
+    route("GET", "/exports", lab_formats.lab_exports),
+    route("GET", "/exports-signed", lab_formats.lab_exports_signed),
+    route("GET", "/exports-bomb", lab_formats.lab_exports_bomb),
+    route("GET", "/files/{name}", lab_formats.lab_file),
+    route("GET", "/signed/export.zip", lab_formats.lab_signed),
 )
