@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import copy
 import difflib
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from tap_builder.commands.spec_edit import replace_user_file
 from tap_builder.spec.errors import SpecError, SpecIssue
-from tap_builder.spec.files import atomic_write
+from tap_builder.spec.files import SpecFileError
 from tap_builder.spec.loader import load_spec, parse_spec_text
 from tap_builder.spec.migrations import Migration, migrate_data, migrate_text
 from tap_builder.write.package import WriteError
@@ -76,15 +76,8 @@ def migrate_spec(path: Path, *, dry_run: bool = False) -> Migrated:
             )
             raise MigrateError(msg)
         if not dry_run:
-            _replace(path, after.encode("utf-8"))
+            try:
+                replace_user_file(path, after.encode("utf-8"))
+            except SpecFileError as exc:
+                raise MigrateError(str(exc)) from None
     return Migrated(path, before, after, migration)
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """Replace the user's own file (through a link, if it is one) atomically."""
-    real = path.resolve()
-    try:
-        atomic_write(real, data, stat.S_IMODE(real.stat().st_mode))
-    except OSError as exc:
-        msg = f"cannot write {path}: {exc.strerror or exc}; it was left as it was"
-        raise MigrateError(msg) from None

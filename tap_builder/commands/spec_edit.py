@@ -60,12 +60,16 @@ def write_schema(
         buffer = io.StringIO()
         yaml.dump(document, buffer)
         updated = buffer.getvalue()
-    _replace(spec_path, updated.encode("utf-8"))
+    replace_user_file(spec_path, updated.encode("utf-8"))
     return spec_path
 
 
-def _replace(path: Path, data: bytes) -> None:
-    """Replace the user's own file (through a link, if it is one) atomically."""
+def replace_user_file(path: Path, data: bytes) -> None:
+    """Replace the user's own file (through a link, if it is one) atomically.
+
+    Raises:
+        SpecFileError: it cannot be written (it is left as it was).
+    """
     real = path.resolve()
     try:
         atomic_write(real, data, stat.S_IMODE(real.stat().st_mode))

@@ -78,3 +78,20 @@ def header_names(block: object, loc: Loc, *fields: str) -> Iterator[Found]:
         name = getattr(block, key)
         if name is not None and (problem := header_name_problem(name)):
             yield loc, problem
+
+
+class _Limited(t.Protocol):
+    """A pagination block with a page size: ``limit_param`` and ``limit``."""
+
+    @property
+    def limit_param(self) -> str | None: ...
+    @property
+    def limit(self) -> int | None: ...
+
+
+def limit_pair(block: _Limited, loc: Loc) -> Iterator[Found]:
+    """``limit_param`` and ``limit``: both or neither."""
+    limit_param, limit = block.limit_param, block.limit
+    if (limit_param is None) != (limit is None):
+        missing = "limit" if limit is None else "limit_param"
+        yield (*loc, missing), "limit_param and limit go together: give both or neither"

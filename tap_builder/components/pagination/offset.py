@@ -17,6 +17,7 @@ from tap_builder.components.pagination.model import (
     TokenLocation,
     header_names,
     jsonpath_fields,
+    limit_pair,
     stop_rule_problems,
 )
 from tap_builder.spec.fields import NonEmpty, PageSize
@@ -52,12 +53,7 @@ def _problems(block: OffsetPagination, loc: Loc) -> Iterator[Found]:
                 )
     else:
         yield from jsonpath_fields(block, loc, "next_offset_selector")
-        if (block.limit_param is None) != (block.limit is None):
-            missing = "limit" if block.limit is None else "limit_param"
-            yield (
-                (*loc, missing),
-                "limit_param and limit go together: give both or neither",
-            )
+        yield from limit_pair(block, loc)
     yield from stop_rule_problems(block, loc)
     yield from header_names(block, loc, "offset_param", "limit_param")
 

@@ -18,6 +18,7 @@ from tap_builder.components.pagination.model import (
     StopRules,
     TokenLocation,
     header_names,
+    limit_pair,
     stop_rule_problems,
 )
 from tap_builder.spec.fields import NonEmpty, PageSize
@@ -45,9 +46,7 @@ class RecordsOffsetPagination(StopRules):
 
 
 def _problems(block: RecordsOffsetPagination, loc: Loc) -> Iterator[Found]:
-    if (block.limit_param is None) != (block.limit is None):
-        missing = "limit" if block.limit is None else "limit_param"
-        yield (*loc, missing), "limit_param and limit go together: give both or neither"
+    yield from limit_pair(block, loc)
     yield from stop_rule_problems(block, loc)
     yield from header_names(block, loc, "offset_param", "limit_param")
 
