@@ -71,6 +71,19 @@ def _key_format(stream: Stream) -> object:
     return stream.incremental.replication_key_format if stream.incremental else None
 
 
+def _key_path(stream: Stream) -> object:
+    return stream.incremental.key_path if stream.incremental else None
+
+
+def _incremental_value(name: str) -> Callable[[Stream], object]:
+    """The value of the stream's ``incremental.<name>`` (None: not incremental)."""
+
+    def value(stream: Stream) -> object:
+        return getattr(stream.incremental, name) if stream.incremental else None
+
+    return value
+
+
 def _error_rules(stream: Stream) -> object:
     return tuple(
         (r.statuses, r.body_path, r.body_value, r.action, r.message)
@@ -95,6 +108,24 @@ OPTIONS: tuple[StreamOption, ...] = (
         "children_of_changed_only",
         "IncrementalStream",
         lambda s: s.sync_children == "changed",
+    ),
+    StreamOption("replication_key_path", "IncrementalStream", _key_path),
+    StreamOption(
+        "sequence_cursor", "IncrementalStream", _incremental_value("sequence")
+    ),
+    StreamOption("send_next", "IncrementalStream", _incremental_value("send_next")),
+    StreamOption(
+        "initial_path", "IncrementalStream", _incremental_value("initial_path")
+    ),
+    StreamOption(
+        "initial_records_jsonpath",
+        "IncrementalStream",
+        _incremental_value("initial_records_selector"),
+    ),
+    StreamOption(
+        "max_pages_per_query",
+        "IncrementalStream",
+        _incremental_value("max_pages_per_query"),
     ),
     StreamOption("error_rules", "ErrorRulesStream", _error_rules),
 )

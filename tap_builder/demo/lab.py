@@ -219,3 +219,22 @@ def reset_projects() -> None:
     """Back to the first three projects and their tasks."""
     with _TOKEN_LOCK:
         _PROJECTS.update(projects=_projects(), tasks=_tasks())
+
+
+#: Contacts whose replication key is nested: ``properties.updated_at``.
+CONTACTS: tuple[Record, ...] = tuple(
+    {
+        "id": n,
+        "properties": {
+            "email": f"c{n}@lab.test",
+            "updated_at": f"2024-06-0{n}T08:00:00Z",
+        },
+    }
+    for n in range(1, 6)
+)
+#: Revisions with an integer cursor, ``version`` (101 to 110), in version order.
+REVISIONS: tuple[Record, ...] = tuple(
+    {"id": n, "version": 100 + n, "title": f"revision {n}"} for n in range(1, 11)
+)
+#: The deepest offset ``/revisions`` serves: deeper pages must filter instead.
+REVISIONS_MAX_OFFSET = 3

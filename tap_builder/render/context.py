@@ -24,7 +24,7 @@ from tap_builder.components import (
 from tap_builder.components.options import MIXINS, mixins, used_options
 from tap_builder.render.naming import NameAllocator, camel_case
 from tap_builder.runtime.variables import variables_in
-from tap_builder.spec.checks import is_datetime, is_number
+from tap_builder.spec.checks import is_datetime, is_number, nested_property
 from tap_builder.spec.models import (
     Incremental,
     Pagination,
@@ -428,7 +428,9 @@ def _stream_view(
     if parent is not None:
         schema = _child_schema(stream, schema, parent, connector.schemas[parent.id])
     incremental = stream.incremental
-    replication_key = incremental.replication_key if incremental else None
+    replication_key = incremental.key_field if incremental else None
+    if incremental is not None and incremental.key_path is not None:
+        schema = _with_key_field(schema, incremental)
     unix_fields: tuple[str, ...] = ()
     if (
         replication_key
@@ -467,6 +469,18 @@ def _stream_view(
     if incremental is not None:
         _place_filter(view, incremental)
     return view
+
+
+def _with_key_field(
+    schema: dict[str, t.Any], incremental: Incremental
+) -> dict[str, t.Any]:
+    """The schema plus the top-level field a nested replication key is copied to."""
+    result = copy.deepcopy(schema)
+    path = incremental.key_path or ()
+    result["properties"][incremental.key_field] = copy.deepcopy(
+        nested_property(schema, path) or {}
+    )
+    return result
 
 
 def _place_filter(view: StreamView, incremental: Incremental) -> None:

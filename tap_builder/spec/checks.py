@@ -229,6 +229,12 @@ def _templated_fields(spec: Spec) -> Iterator[tuple[Loc, object, Stream | None]]
     for index, stream in enumerate(spec.streams):
         loc: Loc = ("streams", index)
         yield (*loc, "path"), stream.path, stream
+        if stream.incremental and stream.incremental.initial_path is not None:
+            yield (
+                (*loc, "incremental", "initial_path"),
+                stream.incremental.initial_path,
+                stream,
+            )
         for group in ("query_params", "headers"):
             for key, value in getattr(stream, group).items():
                 yield (*loc, group, key), value, stream
@@ -489,6 +495,79 @@ def _incremental_options(stream: Stream, loc: Loc) -> Iterator[Found]:
             (*where, "replication_key_format"),
             (f"{fmt!r} is not a strptime format (e.g. '%d/%m/%Y %H:%M')"),
         )
+    yield from _incremental_cases(stream, where)
+
+
+_KEY_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+#: Options about dates, which a sequence (integer) cursor does not have.
+_DATE_OPTIONS = ("date_format", "lookback", "replication_key_format", "window")
+
+
+def _incremental_cases(stream: Stream, where: Loc) -> Iterator[Found]:
+    """Nested keys, sequences, a first sync elsewhere, capped page depth."""
+    incremental = stream.incremental
+    assert incremental is not None  # noqa: S101 - checked by the caller
+    path = incremental.key_path
+    if path is not None and not all(_KEY_PART.match(part) for part in path):
+        yield (
+            (*where, "replication_key"),
+            f"{brief(incremental.replication_key)} is not a path of field names "
+            "(e.g. properties.updated_at or $.properties.updated_at)",
+        )
+    if path is None and incremental.replication_key_field is not None:
+        yield (
+            (*where, "replication_key_field"),
+            "only for a nested replication_key (e.g. properties.updated_at)",
+        )
+    if incremental.send_next and not incremental.sequence:
+        yield (*where, "send_next"), "send_next is for sequence: true cursors"
+    if incremental.sequence:
+        for key in _DATE_OPTIONS:
+            if key in incremental.model_fields_set:
+                yield (
+                    (*where, key),
+                    f"a sequence cursor is an integer, not a date: remove {key}",
+                )
+    yield from _first_sync_and_depth(stream, where)
+
+
+def _first_sync_and_depth(stream: Stream, where: Loc) -> Iterator[Found]:
+    """initial_path (a first sync elsewhere) and max_pages_per_query."""
+    incremental = stream.incremental
+    assert incremental is not None  # noqa: S101 - checked by the caller
+    if incremental.initial_path is None:
+        if incremental.initial_records_selector is not None:
+            yield (
+                (*where, "initial_records_selector"),
+                "only with initial_path (the first sync's endpoint)",
+            )
+    elif incremental.window is not None:
+        yield (
+            (*where, "initial_path"),
+            "initial_path and window do not go together (the first sync reads "
+            "everything at once)",
+        )
+    if incremental.initial_records_selector is not None and (
+        problem := jsonpath_problem(incremental.initial_records_selector)
+    ):
+        yield (*where, "initial_records_selector"), problem
+    if incremental.max_pages_per_query is not None:
+        if not incremental.sorted:
+            yield (
+                (*where, "max_pages_per_query"),
+                "needs sorted: true (the next query starts from the last value seen)",
+            )
+        if stream.pagination is None:
+            yield (
+                (*where, "max_pages_per_query"),
+                "needs pagination (one page per query is never capped)",
+            )
+        if incremental.window is not None or incremental.param_name is None:
+            yield (
+                (*where, "max_pages_per_query"),
+                "needs param_name and no window (each new query is filtered from "
+                "the last value)",
+            )
 
 
 def _records_options(
@@ -516,7 +595,7 @@ def _removals_and_rules(
 ) -> Iterator[Found]:
     keys = set(stream.primary_key)
     if stream.incremental:
-        keys.add(stream.incremental.replication_key)
+        keys.add(stream.incremental.key_field)
     for index, field in enumerate(stream.remove_fields):
         if field not in properties:
             yield (*loc, "remove_fields", index), _not_in_schema(field, properties)
@@ -688,11 +767,29 @@ def _schema_fields(
             yield (*loc, "primary_key", index), _not_in_schema(field, properties)
     if stream.incremental is None:
         return
-    key = stream.incremental.replication_key
+    incremental = stream.incremental
+    key = incremental.replication_key
     where = (*loc, "incremental", "replication_key")
-    if key not in properties:
-        yield where, _not_in_schema(key, properties)
-    elif not is_datetime(properties[key]) and not is_number(properties[key]):
+    path = incremental.key_path
+    prop = properties.get(key) if path is None else nested_property(schema, path)
+    if path is not None and incremental.key_field in properties:
+        yield (
+            (*loc, "incremental", "replication_key_field"),
+            f"{incremental.key_field!r} is already a property of the schema; name "
+            "another top-level field for the nested value with replication_key_field",
+        )
+    if prop is None:
+        if path is None:
+            yield where, _not_in_schema(key, properties)
+        else:
+            yield where, f"{key!r} is not a nested property of the schema"
+    elif incremental.sequence:
+        if "integer" not in schema_types(prop):
+            yield (
+                where,
+                f"{key!r} must be declared as type: integer for a sequence cursor",
+            )
+    elif not is_datetime(prop) and not is_number(prop):
         yield (
             where,
             (
@@ -701,6 +798,17 @@ def _schema_fields(
                 "or a Unix timestamp (type: integer)"
             ),
         )
+
+
+def nested_property(
+    schema: dict[str, t.Any], path: tuple[str, ...]
+) -> dict[str, t.Any] | None:
+    """The schema of the nested field at ``path`` (None: not declared)."""
+    node: object = schema
+    for part in path:
+        properties = node.get("properties") if isinstance(node, dict) else None
+        node = properties.get(part) if isinstance(properties, dict) else None
+    return node if isinstance(node, dict) else None
 
 
 def schema_types(prop: dict[str, t.Any]) -> set[str]:

@@ -302,6 +302,56 @@ class Incremental(Model):
         description="Drop records older than the bookmark in the tap (for APIs "
         "that do not filter).",
     )
+    replication_key_field: (
+        t.Annotated[str, StringConstraints(pattern=PARAMETER_NAME_PATTERN)] | None
+    ) = Field(
+        None,
+        description="With a nested replication_key (a.b or $.a.b): the top-level "
+        "field the tap copies its value to (default: the path's last part).",
+    )
+    sequence: StrictBool = Field(
+        False,
+        description="The replication key is an integer that only grows (an id, a "
+        "version), not a time: the filter sends the bookmark as it is.",
+    )
+    send_next: StrictBool = Field(
+        False,
+        description="With sequence: send the bookmark plus one (for filters that "
+        "include their value, >=).",
+    )
+    initial_path: str | None = Field(
+        None,
+        description="Path of the first sync (no bookmark yet), e.g. a bulk export; "
+        "later syncs use path with the filter.",
+    )
+    initial_records_selector: NonEmpty | None = Field(
+        None,
+        description="With initial_path: JSONPath to its records (default: "
+        "records_selector).",
+    )
+    max_pages_per_query: Count | None = Field(
+        None,
+        description="With sorted and pagination: after this many pages, start a "
+        "new query filtered from the last value seen (APIs that cap page depth).",
+    )
+
+    @property
+    def key_path(self) -> tuple[str, ...] | None:
+        """The parts of a nested replication key (None: a top-level field)."""
+        text = self.replication_key
+        if text.startswith("$"):
+            text = text.removeprefix("$").removeprefix(".")
+        elif "." not in text:
+            return None
+        return tuple(text.split("."))
+
+    @property
+    def key_field(self) -> str:
+        """The top-level record field holding the replication key."""
+        path = self.key_path
+        if path is None:
+            return self.replication_key
+        return self.replication_key_field or path[-1]
 
     @field_validator("date_format")
     @classmethod

@@ -300,6 +300,62 @@ def lab_secure(request: ApiRequest) -> Payload:
     return {"data": [dict(item) for item in lab.LAB_ITEMS[:3]]}
 
 
+def lab_contacts(request: ApiRequest) -> Payload:
+    """``GET /contacts?updated_after=``: the replication key is nested in the record."""
+    since = time_value(
+        request.arg("updated_after"), "updated_after", "%Y-%m-%dT%H:%M:%SZ"
+    )
+    found = [
+        dict(c)
+        for c in lab.CONTACTS
+        if since is None
+        or datetime.fromisoformat(c["properties"]["updated_at"]) >= since
+    ]
+    return {"results": found}
+
+
+def lab_revisions(request: ApiRequest) -> Payload:
+    """``GET /revisions?after_version=&min_version=&offset=&limit=``, by version.
+
+    ``after_version`` keeps versions above it, ``min_version`` versions at or
+    above it. Offsets beyond 3 are refused: deep pages must filter instead.
+    """
+    bound = 10**12
+    after = int_value(request.arg("after_version"), "after_version", 0, (0, bound))
+    least = int_value(request.arg("min_version"), "min_version", 0, (0, bound))
+    offset = int_value(request.arg("offset"), "offset", 0, (0, 10_000))
+    if offset > lab.REVISIONS_MAX_OFFSET:
+        raise ApiError(
+            400,
+            f"offset {offset} is beyond {lab.REVISIONS_MAX_OFFSET}: filter by version",
+        )
+    found = [
+        dict(r) for r in lab.REVISIONS if r["version"] > after and r["version"] >= least
+    ]
+    size = _lab_size(request)
+    return {"revisions": found[offset : offset + size]}
+
+
+def lab_export(request: ApiRequest) -> Payload:
+    """``GET /export``: every item at once (a bulk endpoint without a filter)."""
+    del request
+    return {"export": {"rows": [dict(item) for item in lab.LAB_ITEMS]}}
+
+
+def lab_changes(request: ApiRequest) -> Payload:
+    """``GET /changes?since=``: items updated at or after ``since`` (required)."""
+    if request.arg("since") is None:
+        raise ApiError(400, "since is required: use /export for everything")
+    return {"changes": _since_filter_by(request, "since", list(lab.LAB_ITEMS))}
+
+
+def _since_filter_by(
+    request: ApiRequest, name: str, records: list[Record]
+) -> list[Record]:
+    since = time_value(request.arg(name), name, "%Y-%m-%dT%H:%M:%SZ")
+    return [dict(r) for r in since_iso(records, "updated_at", since)]
+
+
 _LAB_OPEN = ("/oauth/token", "/login", "/secure")
 
 
@@ -350,6 +406,10 @@ API: Api = define_api(
     route("GET", "/busy", lab_busy),
     route("GET", "/projects/{project_id}/tasks/{task_id}/comments", lab_comments),
     route("GET", "/projects/{project_id}/tasks", lab_tasks),
+    route("GET", "/contacts", lab_contacts),
+    route("GET", "/revisions", lab_revisions),
+    route("GET", "/export", lab_export),
+    route("GET", "/changes", lab_changes),
     route("POST", "/oauth/token", lab_oauth_token),
     route("POST", "/login", lab_login),
     route("GET", "/secure", lab_secure),
