@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from tap_builder import SpecError, load_spec, validate_spec
+from tap_builder.cli import main
+from tap_builder.commands.preview import run_stream
 from tap_builder.demo import DemoServer, demo_config
 from tests.e2e import SAMPLES, Run, install_tap
-
-pytestmark = pytest.mark.slow
 
 SPEC = SAMPLES / "features" / "lab_cursors.yaml"
 STREAMS = ("contacts", "revisions", "revisions_next", "revisions_deep", "catalog")
@@ -47,6 +49,7 @@ def _queries(requests: list[Any], path: str) -> list[dict[str, list[str]]]:
     return [r.query for r in requests if r.path == f"/lab/v1/{path}"]
 
 
+@pytest.mark.slow
 def test_nested_replication_key(
     two_syncs: tuple[Run, Run, list[Any], list[Any]],
 ) -> None:
@@ -86,6 +89,7 @@ def _revisions(*versions: int) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.slow
 def test_sequence_cursor_sent_as_it_is(
     two_syncs: tuple[Run, Run, list[Any], list[Any]],
 ) -> None:
@@ -105,6 +109,7 @@ def test_sequence_cursor_sent_as_it_is(
     assert _bookmark(second, "revisions") == _bookmark(first, "revisions")
 
 
+@pytest.mark.slow
 def test_sequence_cursor_send_next(
     two_syncs: tuple[Run, Run, list[Any], list[Any]],
 ) -> None:
@@ -118,6 +123,7 @@ def test_sequence_cursor_send_next(
     assert _bookmark(second, "revisions_next")["replication_key_value"] == 110
 
 
+@pytest.mark.slow
 def test_capped_page_depth_starts_new_queries(
     two_syncs: tuple[Run, Run, list[Any], list[Any]],
 ) -> None:
@@ -146,6 +152,7 @@ def test_capped_page_depth_starts_new_queries(
     assert _bookmark(second, "revisions_deep")["replication_key_value"] == 110
 
 
+@pytest.mark.slow
 def test_first_sync_from_bulk_then_changes(
     two_syncs: tuple[Run, Run, list[Any], list[Any]],
 ) -> None:
@@ -168,6 +175,7 @@ def test_first_sync_from_bulk_then_changes(
     assert _bookmark(second, "catalog") == _bookmark(first, "catalog")
 
 
+@pytest.mark.slow
 def test_whole_state_after_two_syncs(
     two_syncs: tuple[Run, Run, list[Any], list[Any]],
 ) -> None:
@@ -194,3 +202,224 @@ def test_whole_state_after_two_syncs(
             },
         }
     }
+
+
+# --------------------------------------------------------------------------- #
+# Validation: every problem at once, each at its field path
+# --------------------------------------------------------------------------- #
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "version": {"type": "string"},
+        "properties": {
+            "type": "object",
+            "properties": {"updated_at": {"type": "string", "format": "date-time"}},
+        },
+    },
+}
+
+
+def _spec(*incrementals: dict[str, Any], pagination: bool = False) -> dict[str, Any]:
+    streams = []
+    for index, incremental in enumerate(incrementals):
+        stream: dict[str, Any] = {
+            "name": f"S{index}",
+            "id": f"s{index}",
+            "path": "/items",
+            "schema": SCHEMA,
+            "incremental": incremental,
+        }
+        if pagination:
+            stream["pagination"] = {
+                "type": "offset",
+                "offset_param": "offset",
+                "limit_param": "limit",
+                "limit": 10,
+            }
+        streams.append(stream)
+    return {
+        "name": "X",
+        "tap_id": "x",
+        "base_url": "https://x.test",
+        "streams": streams,
+    }
+
+
+def _problems(spec: dict[str, Any], tmp_path: Path) -> list[tuple[str, str]]:
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        validate_spec(load_spec(path))
+    return [(issue.path, issue.message) for issue in caught.value.issues]
+
+
+def test_the_new_keys_are_checked_at_their_field_paths(tmp_path: Path) -> None:
+    spec = _spec(
+        {"replication_key": "properties.updated_at", "param_name": "since"},
+        {"replication_key": "props[0].x", "param_name": "since"},
+        {
+            "replication_key": "updated_at",
+            "param_name": "since",
+            "replication_key_field": "at",
+            "send_next": True,
+            "initial_records_selector": "$.rows[*]",
+        },
+        {"replication_key": "version", "param_name": "v", "sequence": True},
+        {
+            "replication_key": "id",
+            "param_name": "v",
+            "sequence": True,
+            "date_format": "timestamp",
+            "lookback": "P1D",
+        },
+        {
+            "replication_key": "updated_at",
+            "param_name": "since",
+            "max_pages_per_query": 2,
+            "initial_path": "/export/{config.nope}",
+            "window": "P1D",
+            "end_param": "to",
+        },
+        {"replication_key": "properties.missing", "param_name": "since"},
+    )
+    rk = "incremental.replication_key"
+    assert _problems(spec, tmp_path) == [
+        (
+            f"streams[0].{rk}_field",
+            "'updated_at' is already a property of the schema; name another "
+            "top-level field for the nested value with replication_key_field",
+        ),
+        (
+            f"streams[1].{rk}",
+            "'props[0].x' is not a path of field names (e.g. properties.updated_at "
+            "or $.properties.updated_at)",
+        ),
+        (
+            "streams[2].incremental.initial_records_selector",
+            "only with initial_path (the first sync's endpoint)",
+        ),
+        (
+            f"streams[2].{rk}_field",
+            "only for a nested replication_key (e.g. properties.updated_at)",
+        ),
+        ("streams[2].incremental.send_next", "send_next is for sequence: true cursors"),
+        (
+            f"streams[3].{rk}",
+            "'version' must be declared as type: integer for a sequence cursor",
+        ),
+        (
+            "streams[4].incremental.date_format",
+            "a sequence cursor is an integer, not a date: remove date_format",
+        ),
+        (
+            "streams[4].incremental.lookback",
+            "a sequence cursor is an integer, not a date: remove lookback",
+        ),
+        (
+            "streams[5].incremental.initial_path",
+            "{config.nope} refers to an undeclared parameter. Declared: api_url, "
+            "start_date",
+        ),
+        (
+            "streams[5].incremental.initial_path",
+            "initial_path and window do not go together (the first sync reads "
+            "everything at once)",
+        ),
+        (
+            "streams[5].incremental.max_pages_per_query",
+            "needs sorted: true (the next query starts from the last value seen)",
+        ),
+        (
+            "streams[5].incremental.max_pages_per_query",
+            "needs pagination (one page per query is never capped)",
+        ),
+        (
+            "streams[5].incremental.max_pages_per_query",
+            "needs param_name and no window (each new query is filtered from the "
+            "last value)",
+        ),
+        (
+            f"streams[6].{rk}",
+            "'properties.missing' is not a nested property of the schema",
+        ),
+    ]
+
+
+def test_capped_queries_need_sorted_records_and_pagination(tmp_path: Path) -> None:
+    spec = _spec(
+        {"replication_key": "updated_at", "param_name": "s", "max_pages_per_query": 2},
+        {
+            "replication_key": "updated_at",
+            "param_name": "s",
+            "max_pages_per_query": 2,
+            "sorted": True,
+        },
+        pagination=True,
+    )
+    assert _problems(spec, tmp_path) == [
+        (
+            "streams[0].incremental.max_pages_per_query",
+            "needs sorted: true (the next query starts from the last value seen)",
+        )
+    ]
+
+
+def test_bad_spec_exits_non_zero_one_line_per_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = _spec(
+        {"replication_key": "updated_at", "param_name": "s", "send_next": True},
+        {"replication_key": "version", "param_name": "v", "sequence": True},
+    )
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    assert main(["validate", str(path)]) != 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "incremental" in line]
+    assert len(lines) == 2, err
+    assert "streams[0].incremental.send_next" in lines[0]
+    assert "streams[1].incremental.replication_key" in lines[1]
+    assert "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- #
+# preview runs the same code in-process
+# --------------------------------------------------------------------------- #
+
+
+def test_preview_runs_the_new_cases(demo_server: DemoServer) -> None:
+    """preview: capped queries, then the changes path once a bookmark exists."""
+    connector = validate_spec(load_spec(SPEC))
+    config = demo_config("lab", demo_server.url)
+    deep = run_stream(connector, "revisions_deep", config, limit=None)
+    assert [r["version"] for r in deep.records] == list(range(101, 111))
+    assert [e.url.split("?")[1] for e in deep.requests] == [
+        "limit=3&offset=0",
+        "limit=3&offset=3",
+        "limit=3&offset=0&min_version=106",
+        "limit=3&offset=3&min_version=106",
+        "limit=3&offset=0&min_version=110",
+    ]
+    assert deep.bookmark == {"replication_key": "version", "replication_key_value": 110}
+    state = {
+        "bookmarks": {
+            "catalog": {
+                "replication_key": "updated_at",
+                "replication_key_value": "2024-03-09T12:00:00Z",
+            }
+        }
+    }
+    changes = run_stream(connector, "catalog", config, state=state)
+    assert [e.url.rsplit("/", 1)[1] for e in changes.requests] == [
+        "changes?since=2024-03-09T12%3A00%3A00Z"
+    ]
+    assert [r["id"] for r in changes.records] == [9, 10]
+    contacts = run_stream(connector, "contacts", config)
+    assert contacts.bookmark == {
+        "replication_key": "updated_at",
+        "replication_key_value": "2024-06-05T08:00:00Z",
+    }
+    assert contacts.records[0]["updated_at"] == "2024-06-01T08:00:00Z"

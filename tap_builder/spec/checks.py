@@ -25,7 +25,13 @@ from tap_builder.spec.fields import (
     jsonpath_problem,
 )
 from tap_builder.spec.loader import MAX_DEPTH, depth_of, value_problems
-from tap_builder.spec.models import BUILTIN_SETTINGS, DEFAULT_TYPES, Spec, Stream
+from tap_builder.spec.models import (
+    BUILTIN_SETTINGS,
+    DEFAULT_TYPES,
+    Incremental,
+    Spec,
+    Stream,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -765,9 +771,14 @@ def _schema_fields(
     for index, field in enumerate(stream.primary_key):
         if field not in properties:
             yield (*loc, "primary_key", index), _not_in_schema(field, properties)
-    if stream.incremental is None:
-        return
-    incremental = stream.incremental
+    if stream.incremental is not None:
+        yield from _replication_key_field(stream.incremental, schema, loc)
+
+
+def _replication_key_field(
+    incremental: Incremental, schema: dict[str, t.Any], loc: Loc
+) -> Iterator[Found]:
+    properties: dict[str, t.Any] = schema["properties"]
     key = incremental.replication_key
     where = (*loc, "incremental", "replication_key")
     path = incremental.key_path
@@ -781,7 +792,7 @@ def _schema_fields(
     if prop is None:
         if path is None:
             yield where, _not_in_schema(key, properties)
-        else:
+        elif all(_KEY_PART.match(part) for part in path):  # else: reported already
             yield where, f"{key!r} is not a nested property of the schema"
     elif incremental.sequence:
         if "integer" not in schema_types(prop):
