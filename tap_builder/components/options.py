@@ -23,6 +23,7 @@ if t.TYPE_CHECKING:
 #: Run-time mixins by class name -> the module that holds it, in the order of a
 #: stream's bases (record filters run after the client filter).
 MIXINS = {
+    "DynamicStream": "dynamic",
     "RecordStream": "records",
     "IncrementalStream": "incremental",
     "ErrorRulesStream": "errors",
@@ -84,6 +85,32 @@ def _incremental_value(name: str) -> Callable[[Stream], object]:
     return value
 
 
+def _for_each(name: str) -> Callable[[Stream], object]:
+    """The value of the stream's ``for_each.<name>`` (None: not dynamic)."""
+
+    def value(stream: Stream) -> object:
+        return getattr(stream.for_each, name) if stream.for_each else None
+
+    return value
+
+
+def _for_each_records(stream: Stream) -> object:
+    for_each = stream.for_each
+    if for_each is None or for_each.path is None or for_each.records_selector == "$[*]":
+        return None  # the default
+    return for_each.records_selector
+
+
+def _for_each_max(stream: Stream) -> object:
+    for_each = stream.for_each
+    return None if for_each is None or for_each.max_items == 100 else for_each.max_items
+
+
+def _for_each_sample(stream: Stream) -> object:
+    for_each = stream.for_each
+    return for_each.sample_records if for_each and for_each.infer_schema else None
+
+
 def _error_rules(stream: Stream) -> object:
     return tuple(
         (r.statuses, r.body_path, r.body_value, r.action, r.message)
@@ -128,6 +155,12 @@ OPTIONS: tuple[StreamOption, ...] = (
         _incremental_value("max_pages_per_query"),
     ),
     StreamOption("error_rules", "ErrorRulesStream", _error_rules),
+    StreamOption("for_each_config", "DynamicStream", _for_each("config")),
+    StreamOption("for_each_path", "DynamicStream", _for_each("path")),
+    StreamOption("for_each_records", "DynamicStream", _for_each_records),
+    StreamOption("for_each_stream_id", "DynamicStream", _for_each("stream_id")),
+    StreamOption("for_each_max_items", "DynamicStream", _for_each_max),
+    StreamOption("for_each_sample", "DynamicStream", _for_each_sample),
 )
 
 

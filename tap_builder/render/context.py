@@ -139,6 +139,8 @@ class StreamView:
     options: list[tuple[str, object]] = field(default_factory=list)
     #: Run-time mixin classes the stream's options need, in MRO order.
     mixins: list[str] = field(default_factory=list)
+    #: A template of dynamic streams (for_each): the tap makes its instances.
+    dynamic: bool = False
 
     @property
     def needs_url_params(self) -> bool:
@@ -184,6 +186,7 @@ _TH_TYPES = {
     "number": "th.NumberType",
     "boolean": "th.BooleanType",
     "date-time": "th.DateTimeType",
+    "list": "th.ArrayType",
 }
 _MELTANO_KINDS = {
     "string": "string",
@@ -191,12 +194,17 @@ _MELTANO_KINDS = {
     "number": "decimal",
     "boolean": "boolean",
     "date-time": "date_iso8601",
+    "list": "array",
 }
 
 
 def _setting(parameter: Parameter) -> Setting:
     th_type = _TH_TYPES[parameter.type]
-    if parameter.is_required:
+    if parameter.type == "list":  # strings or objects: the items of dynamic streams
+        th_type += "(th.AnyType()" + (
+            ", nullable=False)" if parameter.is_required else ")"
+        )
+    elif parameter.is_required:
         th_type += "(nullable=False)"
     return Setting(
         name=parameter.name,
@@ -464,6 +472,7 @@ def _stream_view(
     if incremental is not None and incremental.sorted:
         view.state_every = incremental.state_every or DEFAULT_STATE_EVERY
     view.options = used_options(stream)
+    view.dynamic = stream.for_each is not None
     view.mixins = mixins(stream)
     view.schema = _shaped_schema(view.schema, stream, spec)
     if incremental is not None:
@@ -583,6 +592,7 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "meltano": meltano_plugin(spec, tap_settings),
         "logo_src": logo_source(connector),
         "allowed_hosts": tuple(spec.allowed_hosts),
+        "has_dynamic": any(s.dynamic for s in streams),
     }
 
 

@@ -87,6 +87,7 @@ def check_spec(
             found += _schema_fields(stream, schema, loc)
             found += _records_options(stream, schema, loc)
     found += _child_context_fields(spec, schemas)
+    found += _dynamic_streams(spec)
     logo_file, logo_problem = _logo(spec, base_dir)
     if logo_problem:
         found.append((("logo",), logo_problem))
@@ -248,6 +249,9 @@ def _templated_fields(spec: Spec) -> Iterator[tuple[Loc, object, Stream | None]]
             yield (*loc, "body"), stream.body, stream
         for key, value in stream.add_fields.items():
             yield (*loc, "add_fields", key), value, stream
+        if stream.for_each is not None and stream.for_each.path is not None:
+            # the discovery request comes before any item: config variables only
+            yield (*loc, "for_each", "path"), stream.for_each.path, None
 
 
 def _variables(spec: Spec, *, declared_known: bool = True) -> Iterator[Found]:
@@ -294,6 +298,13 @@ def _variable_problem(
                 )
             return f"{variable} refers to an undeclared parameter. Declared: {names}"
         return None
+    if variable.name == "item" or variable.name.startswith("item."):
+        if stream is not None and stream.for_each is not None:
+            return None
+        return (
+            f"{variable} is an item variable: it exists only in streams with "
+            "for_each (dynamic streams)"
+        )
     if stream is None or stream.parent_stream is None:
         where = (
             "this stream has no parent_stream"
@@ -371,6 +382,58 @@ def _child_context_fields(
                     yield loc, problem
             elif stream.id in schemas and source not in properties:
                 yield loc, _not_in_schema(source, properties)
+
+
+# -- dynamic streams ------------------------------------------------------------ #
+
+
+def _dynamic_streams(spec: Spec) -> Iterator[Found]:
+    lists = {p.name for p in spec.parameters if p.type == "list"}
+    for index, stream in enumerate(spec.streams):
+        for_each = stream.for_each
+        if for_each is None:
+            continue
+        where: Loc = ("streams", index, "for_each")
+        if (for_each.config is None) == (for_each.path is None):
+            yield (
+                where,
+                "give exactly one of config (a list setting) or path (an endpoint)",
+            )
+        if for_each.config is not None and for_each.config not in lists:
+            names = ", ".join(sorted(lists)) or "none"
+            yield (
+                (*where, "config"),
+                f"{for_each.config!r} is not a parameter of type: list (list "
+                f"parameters: {names})",
+            )
+        if problem := jsonpath_problem(for_each.records_selector):
+            yield (*where, "records_selector"), problem
+        yield from _dynamic_stream_id(for_each.stream_id, (*where, "stream_id"))
+        if stream.parent_stream is not None or stream.child_context:
+            yield (
+                where,
+                "a stream with for_each cannot be a parent or a child stream",
+            )
+        if any(s.parent_stream == stream.id for s in spec.streams):
+            yield where, "a stream with for_each cannot be a parent stream"
+
+
+def _dynamic_stream_id(template: str, where: Loc) -> Iterator[Found]:
+    try:
+        found = list(variables_in(template))
+    except TemplateError as exc:
+        yield where, str(exc)
+        return
+    items = [v for v in found if v.name == "item" or v.name.startswith("item.")]
+    if not items:
+        yield (
+            where,
+            "needs an item variable ({item} or {item.NAME}), so that each stream "
+            "gets its own id",
+        )
+    for variable in found:
+        if variable not in items:
+            yield where, f"{variable}: a stream id holds item variables only"
 
 
 # -- streams ------------------------------------------------------------------ #

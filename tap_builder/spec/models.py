@@ -206,7 +206,7 @@ else:
 # Parameters
 # --------------------------------------------------------------------------- #
 
-ParameterType = t.Literal["string", "integer", "number", "boolean", "date-time"]
+ParameterType = t.Literal["string", "integer", "number", "boolean", "date-time", "list"]
 
 #: Python types a parameter's default may have, by parameter type.
 DEFAULT_TYPES: dict[str, tuple[type, ...]] = {
@@ -215,6 +215,7 @@ DEFAULT_TYPES: dict[str, tuple[type, ...]] = {
     "number": (int, float),
     "boolean": (bool,),
     "date-time": (str,),
+    "list": (),  # a list setting has no default
 }
 
 
@@ -449,6 +450,37 @@ class RateLimit(Model):
         return 1 / min(per_second) if per_second else 0.0
 
 
+class ForEach(Model):
+    """A stream template: one stream per item of a config list or API answer."""
+
+    config: (
+        t.Annotated[str, StringConstraints(pattern=PARAMETER_NAME_PATTERN)] | None
+    ) = Field(None, description="A list parameter: one stream per item.")
+    path: str | None = Field(
+        None,
+        description="A discovery endpoint (GET, same base URL and authentication): "
+        "one stream per record.",
+    )
+    records_selector: NonEmpty = Field(
+        "$[*]", description="With path: JSONPath to the items in its answer."
+    )
+    stream_id: NonEmpty = Field(
+        description="Each stream's id, from the item: e.g. report_{item} or "
+        "{item.name}; made a valid stream id (lowercase, _ for other characters)."
+    )
+    max_items: Count = Field(
+        100, description="At most this many streams (more items is an error)."
+    )
+    infer_schema: StrictBool = Field(
+        False,
+        description="At discovery, request each stream's first records and add "
+        "the fields they hold to the declared schema.",
+    )
+    sample_records: Count = Field(
+        20, description="With infer_schema: records read per stream (bounded)."
+    )
+
+
 class Stream(Model):
     """One endpoint, synced as one Singer stream."""
 
@@ -501,6 +533,11 @@ class Stream(Model):
     )
     error_handling: tuple[ErrorRule, ...] = Field(
         (), description="What to do with given HTTP statuses, checked in order."
+    )
+    for_each: ForEach | None = Field(
+        None,
+        description="Dynamic streams: this stream is a template, instantiated "
+        "per item of a config list or of a discovery endpoint's answer.",
     )
 
     @field_validator("record_filter", mode="before")

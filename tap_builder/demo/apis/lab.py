@@ -356,6 +356,39 @@ def _since_filter_by(
     return [dict(r) for r in since_iso(records, "updated_at", since)]
 
 
+def lab_report(request: ApiRequest) -> Payload:
+    """``GET /report/{kind}?region=&since=``: a report's rows, for one region."""
+    rows = lab.REPORT_ROWS.get(request.params["kind"])
+    if rows is None:
+        raise ApiError(404, f"no report {request.params['kind']!r}")
+    region = request.arg("region")
+    if not region:
+        raise ApiError(400, "region is required")
+    found = [{**row, "region": region} for row in rows]
+    return {"rows": _since_filter_by_key(request, "since", found, "day")}
+
+
+def _since_filter_by_key(
+    request: ApiRequest, name: str, records: list[Record], key: str
+) -> list[Record]:
+    since = time_value(request.arg(name), name, "%Y-%m-%dT%H:%M:%SZ")
+    return [dict(r) for r in since_iso(records, key, since)]
+
+
+def lab_objects(request: ApiRequest) -> Payload:
+    """``GET /objects``: the custom objects (a discovery endpoint)."""
+    del request
+    return {"objects": [dict(o) for o in lab.CUSTOM_OBJECTS]}
+
+
+def lab_object_records(request: ApiRequest) -> Payload:
+    """``GET /objects/{api_name}/records``: a custom object's records."""
+    found = lab.CUSTOM_RECORDS.get(request.params["api_name"])
+    if found is None:
+        raise ApiError(404, f"no custom object {request.params['api_name']!r}")
+    return {"records": [dict(r) for r in found]}
+
+
 _LAB_OPEN = ("/oauth/token", "/login", "/secure")
 
 
@@ -407,6 +440,9 @@ API: Api = define_api(
     route("GET", "/projects/{project_id}/tasks/{task_id}/comments", lab_comments),
     route("GET", "/projects/{project_id}/tasks", lab_tasks),
     route("GET", "/contacts", lab_contacts),
+    route("GET", "/report/{kind}", lab_report),
+    route("GET", "/objects", lab_objects),
+    route("GET", "/objects/{api_name}/records", lab_object_records),
     route("GET", "/revisions", lab_revisions),
     route("GET", "/export", lab_export),
     route("GET", "/changes", lab_changes),
