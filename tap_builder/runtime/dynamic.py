@@ -10,6 +10,7 @@ state are keyed by these names, as for any stream.
 
 from __future__ import annotations
 
+import decimal
 import itertools
 import re
 import typing as t
@@ -82,20 +83,21 @@ def infer_properties(records: Iterable[Mapping[str, t.Any]]) -> dict[str, t.Any]
     return properties
 
 
+#: JSON Schema types of decoded JSON values, most specific first (a bool is an int).
+_JSON_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (type(None), "null"),
+    (bool, "boolean"),
+    (int, "integer"),
+    ((float, decimal.Decimal), "number"),
+    (dict, "object"),
+    (list, "array"),
+)
+
+
 def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float) or type(value).__name__ == "Decimal":
-        return "number"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    return "string"
+    return next(
+        (name for kind, name in _JSON_TYPES if isinstance(value, kind)), "string"
+    )
 
 
 class DynamicStream(BuilderStream):
