@@ -141,6 +141,9 @@ class StreamView:
     mixins: list[str] = field(default_factory=list)
     #: A template of dynamic streams (for_each): the tap makes its instances.
     dynamic: bool = False
+    #: For the README: how a template's streams are named and found.
+    dynamic_names: str = ""
+    dynamic_source: str = ""
 
     @property
     def needs_url_params(self) -> bool:
@@ -472,7 +475,14 @@ def _stream_view(
     if incremental is not None and incremental.sorted:
         view.state_every = incremental.state_every or DEFAULT_STATE_EVERY
     view.options = used_options(stream)
-    view.dynamic = stream.for_each is not None
+    if stream.for_each is not None:
+        view.dynamic = True
+        view.dynamic_names = stream.for_each.stream_id
+        view.dynamic_source = (
+            f"one per item of the setting {stream.for_each.config}"
+            if stream.for_each.config is not None
+            else f"one per record of GET {stream.for_each.path}"
+        )
     view.mixins = mixins(stream)
     view.schema = _shaped_schema(view.schema, stream, spec)
     if incremental is not None:
