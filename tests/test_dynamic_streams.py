@@ -6,8 +6,9 @@ its own inferred schema); catalogs and state keyed by those names."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
@@ -18,6 +19,12 @@ from tap_builder.demo import DemoServer, demo_config
 from tap_builder.runtime.dynamic import infer_properties, stream_id_of
 from tap_builder.spec.schema import spec_json_schema
 from tests.e2e import SAMPLES, InstalledTap, Run, install_tap
+from tests.test_studio_browser import browser, key, open_spec, page, screen, studio
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+__all__ = ["browser", "page", "studio"]  # the studio's fixtures, used here too
 
 SPEC = SAMPLES / "features" / "lab_dynamic.yaml"
 REPORTS = [{"type": "sales", "region": "eu"}, {"type": "returns", "region": "us"}]
@@ -307,6 +314,43 @@ def test_the_studio_form_has_the_new_keys() -> None:
     }  # fmt: skip
     assert "for_each" in definitions["Stream"]["properties"]
     incremental = definitions["Incremental"]["properties"]
-    for key in ("replication_key_field", "sequence", "send_next", "initial_path",
-                "initial_records_selector", "max_pages_per_query"):  # fmt: skip
-        assert key in incremental
+    for name in ("replication_key_field", "sequence", "send_next", "initial_path",
+                 "initial_records_selector", "max_pages_per_query"):  # fmt: skip
+        assert name in incremental
+
+
+# --------------------------------------------------------------------------- #
+# The studio renders the new keys (its forms come from the spec's JSON Schema)
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A studio folder holding the dynamic-streams and cursors specs."""
+    root = tmp_path_factory.mktemp("studio-dynamic")
+    for name in ("lab_dynamic.yaml", "lab_cursors.yaml", "item.schema.json"):
+        shutil.copy(SAMPLES / "features" / name, root / name)
+    return root
+
+
+@pytest.mark.slow
+def test_the_studio_shows_the_new_keys(page: Page) -> None:
+    open_spec(page, "lab_dynamic.yaml")
+    screen(page, "streams")
+    page.click('[data-stream="0"]')
+    assert page.input_value(key("streams[0].for_each.config")) == "report_types"
+    assert page.input_value(key("streams[0].for_each.stream_id")) == (
+        "report_{item.type}"
+    )
+    page.click('[data-stream="1"]')
+    assert page.input_value(key("streams[1].for_each.path")) == "/objects"
+    assert page.is_checked(key("streams[1].for_each.infer_schema"))
+    open_spec(page, "lab_cursors.yaml")
+    screen(page, "streams")
+    page.click('[data-stream="0"]')
+    assert page.input_value(key("streams[0].incremental.replication_key_field")) == (
+        "updated_at"
+    )
+    page.click('[data-stream="3"]')
+    assert page.input_value(key("streams[3].incremental.max_pages_per_query")) == "2"
+    assert page.is_checked(key("streams[3].incremental.sequence"))
