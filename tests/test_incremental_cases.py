@@ -14,7 +14,7 @@ import yaml
 
 from tap_builder import SpecError, load_spec, validate_spec
 from tap_builder.cli import main
-from tap_builder.commands.preview import run_stream
+from tap_builder.commands.preview import PreviewError, run_stream
 from tap_builder.demo import DemoServer, demo_config
 from tests.e2e import SAMPLES, Run, install_tap
 
@@ -423,3 +423,33 @@ def test_preview_runs_the_new_cases(demo_server: DemoServer) -> None:
         "replication_key_value": "2024-06-05T08:00:00Z",
     }
     assert contacts.records[0]["updated_at"] == "2024-06-01T08:00:00Z"
+
+
+def test_capped_queries_that_make_no_progress_stop_clearly(
+    tmp_path: Path, requests_mock: Any
+) -> None:
+    """Pages that hold only the value a query started from: one clear error."""
+    spec = _spec(
+        {
+            "replication_key": "id",
+            "sequence": True,
+            "param_name": "min_id",
+            "sorted": True,
+            "max_pages_per_query": 1,
+        },
+        pagination=True,
+    )
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    connector = validate_spec(load_spec(path))
+    same = [{"id": 5, "version": "a"}, {"id": 5, "version": "b"}]
+    requests_mock.get("https://x.test/items", json=same)
+    with pytest.raises(PreviewError) as caught:
+        run_stream(connector, "s0", {}, limit=None)
+    assert str(caught.value) == (
+        "stream 's0': 1 pages hold no newer replication-key value, so a new query "
+        "would start where this one did; raise max_pages_per_query or the page size"
+    )
+    sent = [r.qs for r in requests_mock.request_history]
+    assert sent == [{"offset": ["0"], "limit": ["10"]},
+                    {"offset": ["0"], "limit": ["10"], "min_id": ["5"]}]  # fmt: skip
