@@ -207,8 +207,15 @@ class IncrementalStream(BuilderStream):
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
         """The page's records; a capped query ends after its last page's records."""
+        if not self.max_pages_per_query:  # no extra generator per record
+            return super().parse_response(response)
+        return self._page_of_capped_query(response)
+
+    def _page_of_capped_query(
+        self, response: requests.Response
+    ) -> Iterator[dict[str, t.Any]]:
         yield from super().parse_response(response)
-        if self.max_pages_per_query and self.last_page_size:
+        if self.last_page_size:
             self._pages_read += 1
             if self._pages_read >= self.max_pages_per_query:
                 raise _PageCapReachedError
