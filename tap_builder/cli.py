@@ -187,8 +187,12 @@ def _infer_live(args: argparse.Namespace) -> int:
     )
     schema = infer_schema(result.raw_records)
     stream = connector.spec.stream(args.stream)
-    if stream is None:  # run_stream has checked it already
-        raise UserError(args.stream)
+    if stream is None:  # run_stream found it: a dynamic stream (for_each)
+        msg = (
+            f"{args.stream!r} is a dynamic stream (for_each): its schema is "
+            "written on the spec's template stream, or inferred with infer_schema"
+        )
+        raise UserError(msg)
     sample = LiveSample.of(
         args.stream, len(result.raw_records), result.requests, stream.parent_stream
     )

@@ -176,7 +176,7 @@ def test_bad_params_name_the_flag(
         "choose another name for a parameter of your own",
         "error: --param size:text: 'text' is not a type or 'secret'; write "
         "NAME[:type][:secret], type one of: string, integer, number, boolean, "
-        "date-time",
+        "date-time, list",
         "error: --param store:integer: 'store' is declared twice",
         f"nothing written to {target}",
     ]
@@ -579,7 +579,7 @@ def test_terminal_offers_every_auth_type_and_declares_parameters() -> None:
     )
     assert said == [
         "  'maybe' is not a type or 'secret'; write NAME[:type][:secret], type one "
-        "of: string, integer, number, boolean, date-time",
+        "of: string, integer, number, boolean, date-time, list",
         "  please answer one of: client_credentials, refresh_token",
     ]
     assert answers.params == (Param("store", "string", True),)

@@ -1206,7 +1206,7 @@ def test_parts_that_validated_are_checked_around_parts_that_did_not(
     typo of, at the key as written; a problem repeated in one field shows once."""
     assert report(FAILED_PARTS, tmp_path) == [
         "spec.yaml:6 parameters[1].type: 'text' is not valid. Use one of: string, "
-        "integer, number, boolean, date-time",
+        "integer, number, boolean, date-time, list",
         "spec.yaml:11 streams[0].method: 'PUT' is not valid. Use one of: GET, POST",
         "spec.yaml:18 streams[1].path: {config.nope} refers to an undeclared "
         "parameter. Declared: api_url, region, token",

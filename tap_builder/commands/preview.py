@@ -663,7 +663,8 @@ def run_stream(
         PreviewError: when the API or the config fails the run.
     """
     spec_stream = connector.spec.stream(stream_id)
-    if spec_stream is None:
+    dynamic = any(s.for_each is not None for s in connector.spec.streams)
+    if spec_stream is None and not dynamic:  # dynamic streams: known at discovery
         ids = ", ".join(s.id for s in connector.spec.streams)
         msg = f"no stream {stream_id!r} in the spec. Streams: {ids}"
         raise PreviewError(msg)
@@ -699,7 +700,11 @@ def _run(
     cls = tap_class(module)
     logging.disable(logging.CRITICAL)  # the report says it all
     try:
-        probe = cls(config=config, parse_env_config=False, setup_mapper=False)
+        probe = _discovered(cls, config, masker)
+        if stream_id not in probe.streams:  # e.g. a dynamic stream's id
+            names = ", ".join(sorted(probe.streams))
+            msg = f"no stream {stream_id!r} in the tap. Streams: {names}"
+            raise PreviewError(msg)
         writer = CapturingWriter()
         tap = cls(
             config=config,
@@ -722,6 +727,18 @@ def _run(
     finally:
         logging.disable(logging.NOTSET)
     return _result(tap, stream_id, writer.messages, instruments)
+
+
+def _discovered(cls: t.Any, config: dict[str, t.Any], masker: Masker) -> t.Any:  # noqa: ANN401
+    """The tap with its streams discovered (dynamic ones request the API)."""
+    from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+    try:
+        probe = cls(config=config, parse_env_config=False, setup_mapper=False)
+        probe.streams  # noqa: B018 - discovery happens here
+    except (FatalAPIError, RetriableAPIError) as exc:
+        raise PreviewError(safe_text(masker.text(str(exc)))) from None
+    return probe
 
 
 def _ancestors(tap: t.Any, stream_id: str) -> set[str]:  # noqa: ANN401

@@ -15,6 +15,7 @@ import typing as t
 
 from ruamel.yaml import YAML
 
+from tap_builder.spec.checks import nested_property
 from tap_builder.spec.files import SpecFileError, atomic_write, write_spec_file
 
 if t.TYPE_CHECKING:
@@ -83,7 +84,14 @@ def replication_key_hint(stream: Stream, schema: dict[str, t.Any]) -> str | None
     if stream.incremental is None:
         return None
     key = stream.incremental.replication_key
-    prop = schema.get("properties", {}).get(key)
+    path = stream.incremental.key_path
+    prop = (
+        schema.get("properties", {}).get(key)
+        if path is None
+        else nested_property(schema, path)
+    )
+    if stream.incremental.sequence and isinstance(prop, dict):
+        return None  # an integer sequence needs no date format
     if not isinstance(prop, dict):
         return f"the replication key {key!r} was not in any record"
     types = prop.get("type")

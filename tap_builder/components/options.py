@@ -26,6 +26,7 @@ if t.TYPE_CHECKING:
 #: Run-time mixins by class name -> the module that holds it, in the order of a
 #: stream's bases (record filters run after the client filter).
 MIXINS = {
+    "DynamicStream": "dynamic",
     "RecordStream": "records",
     "IncrementalStream": "incremental",
     "ErrorRulesStream": "errors",
@@ -97,6 +98,19 @@ def _csv_options(*, download: bool) -> Callable[[Stream], object]:
     return value
 
 
+def _key_path(stream: Stream) -> object:
+    return stream.incremental.key_path if stream.incremental else None
+
+
+def _incremental_value(name: str) -> Callable[[Stream], object]:
+    """The value of the stream's ``incremental.<name>`` (None: not incremental)."""
+
+    def value(stream: Stream) -> object:
+        return getattr(stream.incremental, name) if stream.incremental else None
+
+    return value
+
+
 def _compression(*, download: bool) -> Callable[[Stream], object]:
     def value(stream: Stream) -> object:
         if stream.compression == "none" or (stream.download is not None) != download:
@@ -106,8 +120,34 @@ def _compression(*, download: bool) -> Callable[[Stream], object]:
     return value
 
 
+def _for_each(name: str) -> Callable[[Stream], object]:
+    """The value of the stream's ``for_each.<name>`` (None: not dynamic)."""
+
+    def value(stream: Stream) -> object:
+        return getattr(stream.for_each, name) if stream.for_each else None
+
+    return value
+
+
 def _download_url(stream: Stream) -> object:
     return stream.download.url if stream.download else None
+
+
+def _for_each_records(stream: Stream) -> object:
+    for_each = stream.for_each
+    if for_each is None or for_each.path is None or for_each.records_selector == "$[*]":
+        return None  # the default
+    return for_each.records_selector
+
+
+def _for_each_max(stream: Stream) -> object:
+    for_each = stream.for_each
+    return None if for_each is None or for_each.max_items == 100 else for_each.max_items
+
+
+def _for_each_sample(stream: Stream) -> object:
+    for_each = stream.for_each
+    return for_each.sample_records if for_each and for_each.infer_schema else None
 
 
 def _error_rules(stream: Stream) -> object:
@@ -170,6 +210,24 @@ OPTIONS: tuple[StreamOption, ...] = (
         "IncrementalStream",
         lambda s: s.sync_children == "changed",
     ),
+    StreamOption("replication_key_path", "IncrementalStream", _key_path),
+    StreamOption(
+        "sequence_cursor", "IncrementalStream", _incremental_value("sequence")
+    ),
+    StreamOption("send_next", "IncrementalStream", _incremental_value("send_next")),
+    StreamOption(
+        "initial_path", "IncrementalStream", _incremental_value("initial_path")
+    ),
+    StreamOption(
+        "initial_records_jsonpath",
+        "IncrementalStream",
+        _incremental_value("initial_records_selector"),
+    ),
+    StreamOption(
+        "max_pages_per_query",
+        "IncrementalStream",
+        _incremental_value("max_pages_per_query"),
+    ),
     StreamOption("error_rules", "ErrorRulesStream", _error_rules),
     StreamOption("graphql_query", "GraphQLStream", lambda s: _graphql(s, "query")),
     StreamOption(
@@ -185,6 +243,12 @@ OPTIONS: tuple[StreamOption, ...] = (
     StreamOption("csv_options", "CsvStream", _csv_options(download=False)),
     StreamOption("", "XmlStream", _body("application/xml")),
     StreamOption("compression", "CompressedStream", _compression(download=False)),
+    StreamOption("for_each_config", "DynamicStream", _for_each("config")),
+    StreamOption("for_each_path", "DynamicStream", _for_each("path")),
+    StreamOption("for_each_records", "DynamicStream", _for_each_records),
+    StreamOption("for_each_stream_id", "DynamicStream", _for_each("stream_id")),
+    StreamOption("for_each_max_items", "DynamicStream", _for_each_max),
+    StreamOption("for_each_sample", "DynamicStream", _for_each_sample),
 )
 
 

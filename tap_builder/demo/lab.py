@@ -297,3 +297,48 @@ def reset_projects() -> None:
     """Back to the first three projects and their tasks."""
     with _TOKEN_LOCK:
         _PROJECTS.update(projects=_projects(), tasks=_tasks())
+
+
+#: Contacts whose replication key is nested: ``properties.updated_at``.
+CONTACTS: tuple[Record, ...] = tuple(
+    {
+        "id": n,
+        "properties": {
+            "email": f"c{n}@lab.test",
+            "updated_at": f"2024-06-0{n}T08:00:00Z",
+        },
+    }
+    for n in range(1, 6)
+)
+#: Revisions with an integer cursor, ``version`` (101 to 110), in version order.
+REVISIONS: tuple[Record, ...] = tuple(
+    {"id": n, "version": 100 + n, "title": f"revision {n}"} for n in range(1, 11)
+)
+#: The deepest offset ``/revisions`` serves: deeper pages must filter instead.
+REVISIONS_MAX_OFFSET = 3
+
+
+#: Report rows by report type (one dynamic stream per type from a config list).
+REPORT_ROWS: dict[str, tuple[Record, ...]] = {
+    kind: tuple(
+        {"day": f"2024-07-0{n}T00:00:00Z", "region": "", "value": n * base}
+        for n in (1, 2, 3)
+    )
+    for kind, base in (("sales", 100), ("returns", 7), ("refunds", 3))
+}
+#: Custom objects (one dynamic stream per object, from ``/objects``), each with
+#: fields of its own.
+CUSTOM_OBJECTS: tuple[Record, ...] = (
+    {"label": "Pets", "api_name": "pets"},
+    {"label": "Vehicles", "api_name": "vehicles"},
+)
+CUSTOM_RECORDS: dict[str, tuple[Record, ...]] = {
+    "pets": (
+        {"id": 1, "name": "Rex", "species": "dog"},
+        {"id": 2, "name": "Tom", "species": "cat", "age": 3},
+    ),
+    "vehicles": (
+        {"id": 1, "plate": "AB-123", "wheels": 4, "electric": True},
+        {"id": 2, "plate": "CD-456", "wheels": 2, "electric": False},
+    ),
+}

@@ -25,7 +25,7 @@ from tap_builder.components.formats import extra_dependencies
 from tap_builder.components.options import MIXINS, mixins, used_options
 from tap_builder.render.naming import NameAllocator, camel_case
 from tap_builder.runtime.variables import variables_in
-from tap_builder.spec.checks import is_datetime, is_number
+from tap_builder.spec.checks import is_datetime, is_number, nested_property
 from tap_builder.spec.models import (
     Incremental,
     Pagination,
@@ -140,6 +140,11 @@ class StreamView:
     options: list[tuple[str, object]] = field(default_factory=list)
     #: Run-time mixin classes the stream's options need, in MRO order.
     mixins: list[str] = field(default_factory=list)
+    #: A template of dynamic streams (for_each): the tap makes its instances.
+    dynamic: bool = False
+    #: For the README: how a template's streams are named and found.
+    dynamic_names: str = ""
+    dynamic_source: str = ""
 
     @property
     def needs_url_params(self) -> bool:
@@ -185,6 +190,7 @@ _TH_TYPES = {
     "number": "th.NumberType",
     "boolean": "th.BooleanType",
     "date-time": "th.DateTimeType",
+    "list": "th.ArrayType",
 }
 _MELTANO_KINDS = {
     "string": "string",
@@ -192,12 +198,17 @@ _MELTANO_KINDS = {
     "number": "decimal",
     "boolean": "boolean",
     "date-time": "date_iso8601",
+    "list": "array",
 }
 
 
 def _setting(parameter: Parameter) -> Setting:
     th_type = _TH_TYPES[parameter.type]
-    if parameter.is_required:
+    if parameter.type == "list":  # strings or objects: the items of dynamic streams
+        th_type += "(th.AnyType()" + (
+            ", nullable=False)" if parameter.is_required else ")"
+        )
+    elif parameter.is_required:
         th_type += "(nullable=False)"
     return Setting(
         name=parameter.name,
@@ -448,7 +459,9 @@ def _stream_view(
     if parent is not None:
         schema = _child_schema(stream, schema, parent, connector.schemas[parent.id])
     incremental = stream.incremental
-    replication_key = incremental.replication_key if incremental else None
+    replication_key = incremental.key_field if incremental else None
+    if incremental is not None and incremental.key_path is not None:
+        schema = _with_key_field(schema, incremental)
     unix_fields: tuple[str, ...] = ()
     if (
         replication_key
@@ -482,6 +495,14 @@ def _stream_view(
     if incremental is not None and incremental.sorted:
         view.state_every = incremental.state_every or DEFAULT_STATE_EVERY
     view.options = used_options(stream)
+    if stream.for_each is not None:
+        view.dynamic = True
+        view.dynamic_names = stream.for_each.stream_id
+        view.dynamic_source = (
+            f"one per item of the setting {stream.for_each.config}"
+            if stream.for_each.config is not None
+            else f"one per record of GET {stream.for_each.path}"
+        )
     view.mixins = mixins(stream)
     if spec.concurrency_of(stream) > 1:
         _concurrent(view, stream, spec)
@@ -507,6 +528,18 @@ def _concurrent(view: StreamView, stream: Stream, spec: Spec) -> None:
         # The filter comes from this parent's bookmark, read when the child's
         # sync starts: its first request cannot be sent ahead.
         view.options.append(("prefetch_first_page", False))
+
+
+def _with_key_field(
+    schema: dict[str, t.Any], incremental: Incremental
+) -> dict[str, t.Any]:
+    """The schema plus the top-level field a nested replication key is copied to."""
+    result = copy.deepcopy(schema)
+    path = incremental.key_path or ()
+    result["properties"][incremental.key_field] = copy.deepcopy(
+        nested_property(schema, path) or {}
+    )
+    return result
 
 
 def _place_filter(view: StreamView, incremental: Incremental) -> None:
@@ -616,6 +649,7 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "logo_src": logo_source(connector),
         "allowed_hosts": tuple(spec.allowed_hosts),
         "stream_groups": stream_groups(spec),
+        "has_dynamic": any(s.dynamic for s in streams),
     }
 
 

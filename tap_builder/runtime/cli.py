@@ -131,9 +131,14 @@ def _bookmark_problems(values: Mapping[str, t.Any], where: str) -> list[str]:
 
 
 def _is_date_time(value: object) -> bool:
-    """Whether a bookmark value is a date-time or Unix timestamp the tap can use."""
+    """Whether a bookmark value is a date-time or Unix timestamp the tap can use.
+
+    Any integer is: it may be a sequence cursor (an id, a version).
+    """
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return False
+    if isinstance(value, int):
+        return True
     try:
         parse_datetime(value)
     except (TypeError, ValueError, OverflowError, OSError):

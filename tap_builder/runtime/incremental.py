@@ -1,7 +1,9 @@
 """Incremental options for the streams that sync incrementally.
 
 Filters from the bookmark, lookback, date windows, client-side filtering,
-replication keys in other formats, children of changed parents only.
+replication keys in other formats, children of changed parents only, nested
+replication keys, integer sequence cursors, a first sync from another path, and
+new queries when an API caps how deep pages go.
 """
 
 from __future__ import annotations
@@ -9,15 +11,19 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import decimal
+import json
 import typing as t
 
 import singer_sdk.singerlib as singer
 
 from .dates import format_filter_value, parse_datetime
+from .http import APIError
 from .streams import BuilderStream
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
+
+    import requests
 
 
 def _as_key(value: t.Any) -> t.Any:  # noqa: ANN401
@@ -37,6 +43,20 @@ def _parse_formatted(value: str, date_format: str) -> dt.datetime:
     return dt.datetime.strptime(value, date_format).replace(tzinfo=dt.UTC)
 
 
+def _nested(record: Mapping[str, t.Any], path: tuple[str, ...]) -> t.Any:  # noqa: ANN401
+    """The value at ``path`` in ``record`` (None when a part is missing)."""
+    value: t.Any = record
+    for part in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+class _PageCapReachedError(Exception):
+    """The query read ``max_pages_per_query`` pages: start a new one."""
+
+
 class IncrementalStream(BuilderStream):
     """A stream that syncs incrementally (the spec's ``incremental`` block)."""
 
@@ -49,6 +69,20 @@ class IncrementalStream(BuilderStream):
     window_seconds: t.ClassVar[float] = 0
     #: On an incremental parent: children only for records newer than the bookmark.
     children_of_changed_only: t.ClassVar[bool] = False
+    #: A nested replication key: the path whose value is copied to the
+    #: top-level ``replication_key`` field.
+    replication_key_path: t.ClassVar[tuple[str, ...]] = ()
+    #: An integer cursor (id, version): sent as it is (plus one: ``send_next``).
+    sequence_cursor: t.ClassVar[bool] = False
+    send_next: t.ClassVar[bool] = False
+    #: The first sync (no bookmark) reads this path (and records), unfiltered.
+    initial_path: t.ClassVar[str | None] = None
+    initial_records_jsonpath: t.ClassVar[str | None] = None
+    #: After this many pages a new query starts from the last value (0: never).
+    max_pages_per_query: t.ClassVar[int] = 0
+    #: Set by each generated stream (a plain attribute: the first sync may
+    #: change it for a context).
+    records_jsonpath = "$[*]"
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:  # noqa: ANN401
         """Set up the stream; filter floors are computed once per context."""
@@ -56,6 +90,13 @@ class IncrementalStream(BuilderStream):
         self._floors: dict[tuple[t.Any, ...], t.Any] = {}
         #: The date slice being requested, when the stream syncs in windows.
         self._window: tuple[dt.datetime, dt.datetime] | None = None
+        #: The first sync of this context reads ``initial_path``.
+        self._initial = False
+        #: A new query's filter after a capped one (``max_pages_per_query``).
+        self._query_floor: t.Any = None
+        self._pages_read = 0
+        #: The spec's path and records selector (the first sync may use others).
+        self._spec_request = (self.path, self.records_jsonpath)
 
     # -- incremental -------------------------------------------------------- #
 
@@ -66,12 +107,26 @@ class IncrementalStream(BuilderStream):
 
         ``lookback_seconds`` (the spec's ``lookback``) moves it back.
         """
+        if self._initial:
+            return None  # the first sync's path reads everything
         if self._window is not None:
             return format_filter_value(self._window[0], date_format)
-        value = self.starting_value(context)
+        if self._query_floor is not None:
+            value, lookback = self._query_floor, 0.0
+        else:
+            value, lookback = self.starting_value(context), self.lookback_seconds
         if value is None:
             return None
-        return format_filter_value(value, date_format, self.lookback_seconds)
+        if self.sequence_cursor:
+            return int(value) + 1 if self.send_next else int(value)
+        try:
+            return format_filter_value(value, date_format, lookback)
+        except (ArithmeticError, OSError, ValueError):
+            msg = (
+                f"stream {self.name!r}: the bookmark {value!r} is not a date-time or "
+                "Unix timestamp the tap can use; fix or remove it in the state"
+            )
+            raise APIError(msg) from None
 
     def window_end(self, date_format: str) -> str | int | None:
         """The end of the date slice being requested (None: no windows)."""
@@ -82,14 +137,97 @@ class IncrementalStream(BuilderStream):
     def get_records(
         self, context: Mapping[str, t.Any] | None
     ) -> Iterable[dict[str, t.Any]]:
-        """Records, requested in date windows when the spec sets ``window``.
+        """Records of one context, by the stream's incremental options."""
+        self._begin(context)
+        if self.max_pages_per_query:
+            yield from self._capped_records(context)
+        elif self.window_seconds:
+            yield from self._windowed_records(context)
+        else:
+            yield from super().get_records(context)
+
+    def _begin(self, context: Mapping[str, t.Any] | None) -> None:
+        """Choose the path of this context's sync: ``initial_path`` without state."""
+        self._query_floor = None
+        if self.initial_path is None:
+            return
+        state = self.get_context_state(context)
+        self._initial = state.get("replication_key_value") is None
+        path, records = self._spec_request
+        if self._initial:
+            path = self.initial_path
+            records = self.initial_records_jsonpath or records
+        self.path, self.records_jsonpath = path, records
+
+    def _capped_records(
+        self, context: Mapping[str, t.Any] | None
+    ) -> Iterator[dict[str, t.Any]]:
+        """Records in queries of at most ``max_pages_per_query`` pages.
+
+        When a query reaches the cap, the next one is filtered from the last
+        replication-key value seen (records are sorted); records at that value
+        already sent are not sent again.
+        """
+        sent_at_floor: set[str] = set()
+        while True:
+            self._pages_read = 0
+            last: t.Any = None
+            sent_at_last: set[str] = set()
+            try:
+                for record in super().get_records(context):
+                    value = record.get(self.replication_key or "")
+                    identity = self._identity(record)
+                    if value == self._query_floor and identity in sent_at_floor:
+                        continue
+                    if value != last:
+                        last, sent_at_last = value, set()
+                    sent_at_last.add(identity)
+                    yield record
+            except _PageCapReachedError:
+                pass
+            else:
+                return
+            floor = self._query_floor
+            if last is None or (floor is not None and _as_key(last) <= _as_key(floor)):
+                msg = (
+                    f"stream {self.name!r}: {self.max_pages_per_query} pages hold no "
+                    "newer replication-key value, so a new query would start where "
+                    "this one did; raise max_pages_per_query or the page size"
+                )
+                raise APIError(msg)
+            if last == floor:
+                sent_at_last |= sent_at_floor
+            self._query_floor, sent_at_floor = last, sent_at_last
+
+    def _identity(self, record: Mapping[str, t.Any]) -> str:
+        """The primary key of a record (the whole record without one), as text."""
+        if self.primary_keys:
+            return json.dumps([record.get(k) for k in self.primary_keys], default=str)
+        return json.dumps(record, sort_keys=True, default=str)
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
+        """The page's records; a capped query ends after its last page's records."""
+        if not self.max_pages_per_query:  # no extra generator per record
+            return super().parse_response(response)
+        return self._page_of_capped_query(response)
+
+    def _page_of_capped_query(
+        self, response: requests.Response
+    ) -> Iterator[dict[str, t.Any]]:
+        yield from super().parse_response(response)
+        if self.last_page_size:
+            self._pages_read += 1
+            if self._pages_read >= self.max_pages_per_query:
+                raise _PageCapReachedError
+
+    def _windowed_records(
+        self, context: Mapping[str, t.Any] | None
+    ) -> Iterator[dict[str, t.Any]]:
+        """Records, requested in date windows (the spec's ``window``).
 
         After each window the bookmark moves to the window's end and a STATE
         message is written, so a failed sync resumes at the last full window.
         """
-        if not self.window_seconds:
-            yield from super().get_records(context)
-            return
         start = self.starting_value(context)
         if start is None:  # nowhere to start from: one unbounded request
             yield from super().get_records(context)
@@ -136,8 +274,14 @@ class IncrementalStream(BuilderStream):
         )
 
     def starting_value(self, context: Mapping[str, t.Any] | None) -> t.Any:  # noqa: ANN401
-        """The bookmark of this context, else ``start_date``, else None."""
+        """The bookmark of this context, else ``start_date``, else None.
+
+        A sequence cursor starts only from a bookmark (an integer).
+        """
         value = self.get_starting_replication_key_value(context)
+        if self.sequence_cursor:
+            is_int = isinstance(value, int) and not isinstance(value, bool)
+            return value if is_int else None
         return self.config.get("start_date") if value is None else value
 
     def shape(
@@ -163,7 +307,12 @@ class IncrementalStream(BuilderStream):
     def prepare_record(
         self, row: dict[str, t.Any], context: Mapping[str, t.Any] | None
     ) -> dict[str, t.Any]:
-        """Also turn replication-key strings (``replication_key_format``) to ISO."""
+        """Copy a nested key to its field; parse ``replication_key_format`` keys.
+
+        Replication-key strings in another format become ISO-8601.
+        """
+        if self.replication_key_path and self.replication_key:
+            row[self.replication_key] = _nested(row, self.replication_key_path)
         row = super().prepare_record(row, context)
         if self.replication_key_format and self.replication_key:
             value = row.get(self.replication_key)

@@ -6,7 +6,6 @@ import typing as t
 from collections.abc import Mapping
 
 from .streams import BuilderStream
-from .variables import render_data
 
 
 def _dig(record: Mapping[str, t.Any], path: str) -> t.Any:  # noqa: ANN401
@@ -75,5 +74,5 @@ class RecordStream(BuilderStream):
         for field in self.remove_fields:
             record.pop(field, None)
         if self.add_fields:
-            record.update(render_data(self.add_fields, self.config, context))
+            record.update(self.render_data(self.add_fields, context))
         return record

@@ -10,6 +10,7 @@ import decimal
 import json
 import re
 import typing as t
+from collections import abc
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -17,7 +18,10 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
 
-_TOKEN = re.compile(r"\{\{|\}\}|\{(config\.)?([A-Za-z_][A-Za-z0-9_]*)\}|[{}]")
+_TOKEN = re.compile(
+    r"\{\{|\}\}|\{(config\.)?([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}"
+    r"|[{}]"
+)
 
 
 class TemplateError(ValueError):
@@ -104,7 +108,12 @@ class MissingValueError(LookupError):
     def __init__(self, variable: Variable) -> None:
         """The error for ``variable``, which has no value."""
         self.variable = variable
-        where = "setting" if variable.from_config else "parent context key"
+        if variable.from_config:
+            where = "setting"
+        elif variable.name.split(".")[0] == "item":
+            where = "item value"
+        else:
+            where = "parent context key"
         super().__init__(f"{where} {variable.name!r} has no value")
 
 
@@ -133,8 +142,10 @@ def _lookup(
     context: Mapping[str, t.Any] | None,
 ) -> t.Any:  # noqa: ANN401
     source = config if variable.from_config else (context or {})
-    value = source.get(variable.name)
-    if value is None:
+    value: t.Any = source
+    for part in variable.name.split("."):  # {item.x}: a dotted name walks objects
+        value = value.get(part) if isinstance(value, abc.Mapping) else None
+    if value is None or value is source:
         raise MissingValueError(variable)
     return value
 

@@ -28,7 +28,13 @@ from tap_builder.spec.fields import (
 from tap_builder.spec.graphql import graphql_problems
 from tap_builder.spec.jobs import job_problems
 from tap_builder.spec.loader import MAX_DEPTH, depth_of, value_problems
-from tap_builder.spec.models import BUILTIN_SETTINGS, DEFAULT_TYPES, Spec, Stream
+from tap_builder.spec.models import (
+    BUILTIN_SETTINGS,
+    DEFAULT_TYPES,
+    Incremental,
+    Spec,
+    Stream,
+)
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -88,6 +94,7 @@ def check_spec(
             found += _schema_fields(stream, schema, loc)
             found += _records_options(stream, schema, loc)
     found += _child_context_fields(spec, schemas)
+    found += _dynamic_streams(spec)
     logo_file, logo_problem = _logo(spec, base_dir)
     if logo_problem:
         found.append((("logo",), logo_problem))
@@ -234,18 +241,29 @@ def _templated_fields(spec: Spec) -> Iterator[tuple[Loc, object, Stream | None]]
     for key, value in auth.items():
         yield ("authentication", key), value, None
     for index, stream in enumerate(spec.streams):
-        loc: Loc = ("streams", index)
-        yield (*loc, "path"), stream.path, stream
-        for group in ("query_params", "headers"):
-            for key, value in getattr(stream, group).items():
-                yield (*loc, group, key), value, stream
-        if stream.body is not None:
-            yield (*loc, "body"), stream.body, stream
-        for key, value in stream.add_fields.items():
-            yield (*loc, "add_fields", key), value, stream
-        if stream.graphql is not None:  # never the query: its braces are GraphQL's
-            for key, value in stream.graphql.variables.items():
-                yield (*loc, "graphql", "variables", key), value, stream
+        yield from _stream_templated_fields(stream, ("streams", index))
+
+
+def _stream_templated_fields(
+    stream: Stream, loc: Loc
+) -> Iterator[tuple[Loc, object, Stream | None]]:
+    yield (*loc, "path"), stream.path, stream
+    if stream.incremental and stream.incremental.initial_path is not None:
+        where = (*loc, "incremental", "initial_path")
+        yield where, stream.incremental.initial_path, stream
+    for group in ("query_params", "headers"):
+        for key, value in getattr(stream, group).items():
+            yield (*loc, group, key), value, stream
+    if stream.body is not None:
+        yield (*loc, "body"), stream.body, stream
+    for key, value in stream.add_fields.items():
+        yield (*loc, "add_fields", key), value, stream
+    if stream.graphql is not None:  # never the query: its braces are GraphQL's
+        for key, value in stream.graphql.variables.items():
+            yield (*loc, "graphql", "variables", key), value, stream
+    if stream.for_each is not None and stream.for_each.path is not None:
+        # the discovery request comes before any item: config variables only
+        yield (*loc, "for_each", "path"), stream.for_each.path, None
 
 
 def _variables(spec: Spec, *, declared_known: bool = True) -> Iterator[Found]:
@@ -292,6 +310,13 @@ def _variable_problem(
                 )
             return f"{variable} refers to an undeclared parameter. Declared: {names}"
         return None
+    if variable.name == "item" or variable.name.startswith("item."):
+        if stream is not None and stream.for_each is not None:
+            return None
+        return (
+            f"{variable} is an item variable: it exists only in streams with "
+            "for_each (dynamic streams)"
+        )
     if stream is None or stream.parent_stream is None:
         where = (
             "this stream has no parent_stream"
@@ -369,6 +394,58 @@ def _child_context_fields(
                     yield loc, problem
             elif stream.id in schemas and source not in properties:
                 yield loc, _not_in_schema(source, properties)
+
+
+# -- dynamic streams ------------------------------------------------------------ #
+
+
+def _dynamic_streams(spec: Spec) -> Iterator[Found]:
+    lists = {p.name for p in spec.parameters if p.type == "list"}
+    for index, stream in enumerate(spec.streams):
+        for_each = stream.for_each
+        if for_each is None:
+            continue
+        where: Loc = ("streams", index, "for_each")
+        if (for_each.config is None) == (for_each.path is None):
+            yield (
+                where,
+                "give exactly one of config (a list setting) or path (an endpoint)",
+            )
+        if for_each.config is not None and for_each.config not in lists:
+            names = ", ".join(sorted(lists)) or "none"
+            yield (
+                (*where, "config"),
+                f"{for_each.config!r} is not a parameter of type: list (list "
+                f"parameters: {names})",
+            )
+        if problem := jsonpath_problem(for_each.records_selector):
+            yield (*where, "records_selector"), problem
+        yield from _dynamic_stream_id(for_each.stream_id, (*where, "stream_id"))
+        if stream.parent_stream is not None or stream.child_context:
+            yield (
+                where,
+                "a stream with for_each cannot be a parent or a child stream",
+            )
+        if any(s.parent_stream == stream.id for s in spec.streams):
+            yield where, "a stream with for_each cannot be a parent stream"
+
+
+def _dynamic_stream_id(template: str, where: Loc) -> Iterator[Found]:
+    try:
+        found = list(variables_in(template))
+    except TemplateError as exc:
+        yield where, str(exc)
+        return
+    items = [v for v in found if v.name == "item" or v.name.startswith("item.")]
+    if not items:
+        yield (
+            where,
+            "needs an item variable ({item} or {item.NAME}), so that each stream "
+            "gets its own id",
+        )
+    for variable in found:
+        if variable not in items:
+            yield where, f"{variable}: a stream id holds item variables only"
 
 
 # -- streams ------------------------------------------------------------------ #
@@ -499,6 +576,79 @@ def _incremental_options(stream: Stream, loc: Loc) -> Iterator[Found]:
             (*where, "replication_key_format"),
             (f"{fmt!r} is not a strptime format (e.g. '%d/%m/%Y %H:%M')"),
         )
+    yield from _incremental_cases(stream, where)
+
+
+_KEY_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+#: Options about dates, which a sequence (integer) cursor does not have.
+_DATE_OPTIONS = ("date_format", "lookback", "replication_key_format", "window")
+
+
+def _incremental_cases(stream: Stream, where: Loc) -> Iterator[Found]:
+    """Nested keys, sequences, a first sync elsewhere, capped page depth."""
+    incremental = stream.incremental
+    assert incremental is not None  # noqa: S101 - checked by the caller
+    path = incremental.key_path
+    if path is not None and not all(_KEY_PART.match(part) for part in path):
+        yield (
+            (*where, "replication_key"),
+            f"{brief(incremental.replication_key)} is not a path of field names "
+            "(e.g. properties.updated_at or $.properties.updated_at)",
+        )
+    if path is None and incremental.replication_key_field is not None:
+        yield (
+            (*where, "replication_key_field"),
+            "only for a nested replication_key (e.g. properties.updated_at)",
+        )
+    if incremental.send_next and not incremental.sequence:
+        yield (*where, "send_next"), "send_next is for sequence: true cursors"
+    if incremental.sequence:
+        for key in _DATE_OPTIONS:
+            if key in incremental.model_fields_set:
+                yield (
+                    (*where, key),
+                    f"a sequence cursor is an integer, not a date: remove {key}",
+                )
+    yield from _first_sync_and_depth(stream, where)
+
+
+def _first_sync_and_depth(stream: Stream, where: Loc) -> Iterator[Found]:
+    """initial_path (a first sync elsewhere) and max_pages_per_query."""
+    incremental = stream.incremental
+    assert incremental is not None  # noqa: S101 - checked by the caller
+    if incremental.initial_path is None:
+        if incremental.initial_records_selector is not None:
+            yield (
+                (*where, "initial_records_selector"),
+                "only with initial_path (the first sync's endpoint)",
+            )
+    elif incremental.window is not None:
+        yield (
+            (*where, "initial_path"),
+            "initial_path and window do not go together (the first sync reads "
+            "everything at once)",
+        )
+    if incremental.initial_records_selector is not None and (
+        problem := jsonpath_problem(incremental.initial_records_selector)
+    ):
+        yield (*where, "initial_records_selector"), problem
+    if incremental.max_pages_per_query is not None:
+        if not incremental.sorted:
+            yield (
+                (*where, "max_pages_per_query"),
+                "needs sorted: true (the next query starts from the last value seen)",
+            )
+        if stream.pagination is None:
+            yield (
+                (*where, "max_pages_per_query"),
+                "needs pagination (one page per query is never capped)",
+            )
+        if incremental.window is not None or incremental.param_name is None:
+            yield (
+                (*where, "max_pages_per_query"),
+                "needs param_name and no window (each new query is filtered from "
+                "the last value)",
+            )
 
 
 def _records_options(
@@ -526,7 +676,7 @@ def _removals_and_rules(
 ) -> Iterator[Found]:
     keys = set(stream.primary_key)
     if stream.incremental:
-        keys.add(stream.incremental.replication_key)
+        keys.add(stream.incremental.key_field)
     for index, field in enumerate(stream.remove_fields):
         if field not in properties:
             yield (*loc, "remove_fields", index), _not_in_schema(field, properties)
@@ -707,13 +857,36 @@ def _schema_fields(
     for index, field in enumerate(stream.primary_key):
         if field not in properties:
             yield (*loc, "primary_key", index), _not_in_schema(field, properties)
-    if stream.incremental is None:
-        return
-    key = stream.incremental.replication_key
+    if stream.incremental is not None:
+        yield from _replication_key_field(stream.incremental, schema, loc)
+
+
+def _replication_key_field(
+    incremental: Incremental, schema: dict[str, t.Any], loc: Loc
+) -> Iterator[Found]:
+    properties: dict[str, t.Any] = schema["properties"]
+    key = incremental.replication_key
     where = (*loc, "incremental", "replication_key")
-    if key not in properties:
-        yield where, _not_in_schema(key, properties)
-    elif not is_datetime(properties[key]) and not is_number(properties[key]):
+    path = incremental.key_path
+    prop = properties.get(key) if path is None else nested_property(schema, path)
+    if path is not None and incremental.key_field in properties:
+        yield (
+            (*loc, "incremental", "replication_key_field"),
+            f"{incremental.key_field!r} is already a property of the schema; name "
+            "another top-level field for the nested value with replication_key_field",
+        )
+    if prop is None:
+        if path is None:
+            yield where, _not_in_schema(key, properties)
+        elif all(_KEY_PART.match(part) for part in path):  # else: reported already
+            yield where, f"{key!r} is not a nested property of the schema"
+    elif incremental.sequence:
+        if "integer" not in schema_types(prop):
+            yield (
+                where,
+                f"{key!r} must be declared as type: integer for a sequence cursor",
+            )
+    elif not is_datetime(prop) and not is_number(prop):
         yield (
             where,
             (
@@ -722,6 +895,17 @@ def _schema_fields(
                 "or a Unix timestamp (type: integer)"
             ),
         )
+
+
+def nested_property(
+    schema: dict[str, t.Any], path: tuple[str, ...]
+) -> dict[str, t.Any] | None:
+    """The schema of the nested field at ``path`` (None: not declared)."""
+    node: object = schema
+    for part in path:
+        properties = node.get("properties") if isinstance(node, dict) else None
+        node = properties.get(part) if isinstance(properties, dict) else None
+    return node if isinstance(node, dict) else None
 
 
 def schema_types(prop: dict[str, t.Any]) -> set[str]:

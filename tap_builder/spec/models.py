@@ -226,7 +226,7 @@ else:
 # Parameters
 # --------------------------------------------------------------------------- #
 
-ParameterType = t.Literal["string", "integer", "number", "boolean", "date-time"]
+ParameterType = t.Literal["string", "integer", "number", "boolean", "date-time", "list"]
 
 #: Python types a parameter's default may have, by parameter type.
 DEFAULT_TYPES: dict[str, tuple[type, ...]] = {
@@ -235,6 +235,7 @@ DEFAULT_TYPES: dict[str, tuple[type, ...]] = {
     "number": (int, float),
     "boolean": (bool,),
     "date-time": (str,),
+    "list": (),  # a list setting has no default
 }
 
 
@@ -322,6 +323,56 @@ class Incremental(Model):
         description="Drop records older than the bookmark in the tap (for APIs "
         "that do not filter).",
     )
+    replication_key_field: (
+        t.Annotated[str, StringConstraints(pattern=PARAMETER_NAME_PATTERN)] | None
+    ) = Field(
+        None,
+        description="With a nested replication_key (a.b or $.a.b): the top-level "
+        "field the tap copies its value to (default: the path's last part).",
+    )
+    sequence: StrictBool = Field(
+        False,
+        description="The replication key is an integer that only grows (an id, a "
+        "version), not a time: the filter sends the bookmark as it is.",
+    )
+    send_next: StrictBool = Field(
+        False,
+        description="With sequence: send the bookmark plus one (for filters that "
+        "include their value, >=).",
+    )
+    initial_path: str | None = Field(
+        None,
+        description="Path of the first sync (no bookmark yet), e.g. a bulk export; "
+        "later syncs use path with the filter.",
+    )
+    initial_records_selector: NonEmpty | None = Field(
+        None,
+        description="With initial_path: JSONPath to its records (default: "
+        "records_selector).",
+    )
+    max_pages_per_query: Count | None = Field(
+        None,
+        description="With sorted and pagination: after this many pages, start a "
+        "new query filtered from the last value seen (APIs that cap page depth).",
+    )
+
+    @property
+    def key_path(self) -> tuple[str, ...] | None:
+        """The parts of a nested replication key (None: a top-level field)."""
+        text = self.replication_key
+        if text.startswith("$"):
+            text = text.removeprefix("$").removeprefix(".")
+        elif "." not in text:
+            return None
+        return tuple(text.split("."))
+
+    @property
+    def key_field(self) -> str:
+        """The top-level record field holding the replication key."""
+        path = self.key_path
+        if path is None:
+            return self.replication_key
+        return self.replication_key_field or path[-1]
 
     @field_validator("date_format")
     @classmethod
@@ -454,6 +505,37 @@ class SpecCustom(Model):
     )
 
 
+class ForEach(Model):
+    """A stream template: one stream per item of a config list or API answer."""
+
+    config: (
+        t.Annotated[str, StringConstraints(pattern=PARAMETER_NAME_PATTERN)] | None
+    ) = Field(None, description="A list parameter: one stream per item.")
+    path: str | None = Field(
+        None,
+        description="A discovery endpoint (GET, same base URL and authentication): "
+        "one stream per record.",
+    )
+    records_selector: NonEmpty = Field(
+        "$[*]", description="With path: JSONPath to the items in its answer."
+    )
+    stream_id: NonEmpty = Field(
+        description="Each stream's id, from the item: e.g. report_{item} or "
+        "{item.name}; made a valid stream id (lowercase, _ for other characters)."
+    )
+    max_items: Count = Field(
+        100, description="At most this many streams (more items is an error)."
+    )
+    infer_schema: StrictBool = Field(
+        False,
+        description="At discovery, request each stream's first records and add "
+        "the fields they hold to the declared schema.",
+    )
+    sample_records: Count = Field(
+        20, description="With infer_schema: records read per stream (bounded)."
+    )
+
+
 class Stream(Model):
     """One endpoint, synced as one Singer stream."""
 
@@ -538,6 +620,11 @@ class Stream(Model):
         None,
         description="The request creates a report job: poll it, then read its "
         "files (see docs/spec.md).",
+    )
+    for_each: ForEach | None = Field(
+        None,
+        description="Dynamic streams: this stream is a template, instantiated "
+        "per item of a config list or of a discovery endpoint's answer.",
     )
 
     @model_validator(mode="after")

@@ -427,6 +427,95 @@ def lab_authorize(request: ApiRequest) -> ApiResponse:
     return ApiResponse(302, {}, (("Location", f"{redirect}?{query}"),))
 
 
+def lab_contacts(request: ApiRequest) -> Payload:
+    """``GET /contacts?updated_after=``: the replication key is nested in the record."""
+    since = time_value(
+        request.arg("updated_after"), "updated_after", "%Y-%m-%dT%H:%M:%SZ"
+    )
+    found = [
+        dict(c)
+        for c in lab.CONTACTS
+        if since is None
+        or datetime.fromisoformat(c["properties"]["updated_at"]) >= since
+    ]
+    return {"results": found}
+
+
+def lab_revisions(request: ApiRequest) -> Payload:
+    """``GET /revisions?after_version=&min_version=&offset=&limit=``, by version.
+
+    ``after_version`` keeps versions above it, ``min_version`` versions at or
+    above it. Offsets beyond 3 are refused: deep pages must filter instead.
+    """
+    bound = 10**12
+    after = int_value(request.arg("after_version"), "after_version", 0, (0, bound))
+    least = int_value(request.arg("min_version"), "min_version", 0, (0, bound))
+    offset = int_value(request.arg("offset"), "offset", 0, (0, 10_000))
+    if offset > lab.REVISIONS_MAX_OFFSET:
+        raise ApiError(
+            400,
+            f"offset {offset} is beyond {lab.REVISIONS_MAX_OFFSET}: filter by version",
+        )
+    found = [
+        dict(r) for r in lab.REVISIONS if r["version"] > after and r["version"] >= least
+    ]
+    size = _lab_size(request)
+    return {"revisions": found[offset : offset + size]}
+
+
+def lab_export(request: ApiRequest) -> Payload:
+    """``GET /export``: every item at once (a bulk endpoint without a filter)."""
+    del request
+    return {"export": {"rows": [dict(item) for item in lab.LAB_ITEMS]}}
+
+
+def lab_changes(request: ApiRequest) -> Payload:
+    """``GET /changes?since=``: items updated at or after ``since`` (required)."""
+    if request.arg("since") is None:
+        raise ApiError(400, "since is required: use /export for everything")
+    return {"changes": _since_filter_by(request, "since", list(lab.LAB_ITEMS))}
+
+
+def _since_filter_by(
+    request: ApiRequest, name: str, records: list[Record]
+) -> list[Record]:
+    since = time_value(request.arg(name), name, "%Y-%m-%dT%H:%M:%SZ")
+    return [dict(r) for r in since_iso(records, "updated_at", since)]
+
+
+def lab_report(request: ApiRequest) -> Payload:
+    """``GET /report/{kind}?region=&since=``: a report's rows, for one region."""
+    rows = lab.REPORT_ROWS.get(request.params["kind"])
+    if rows is None:
+        raise ApiError(404, f"no report {request.params['kind']!r}")
+    region = request.arg("region")
+    if not region:
+        raise ApiError(400, "region is required")
+    found = [{**row, "region": region} for row in rows]
+    return {"rows": _since_filter_by_key(request, "since", found, "day")}
+
+
+def _since_filter_by_key(
+    request: ApiRequest, name: str, records: list[Record], key: str
+) -> list[Record]:
+    since = time_value(request.arg(name), name, "%Y-%m-%dT%H:%M:%SZ")
+    return [dict(r) for r in since_iso(records, key, since)]
+
+
+def lab_objects(request: ApiRequest) -> Payload:
+    """``GET /objects``: the custom objects (a discovery endpoint)."""
+    del request
+    return {"objects": [dict(o) for o in lab.CUSTOM_OBJECTS]}
+
+
+def lab_object_records(request: ApiRequest) -> Payload:
+    """``GET /objects/{api_name}/records``: a custom object's records."""
+    found = lab.CUSTOM_RECORDS.get(request.params["api_name"])
+    if found is None:
+        raise ApiError(404, f"no custom object {request.params['api_name']!r}")
+    return {"records": [dict(r) for r in found]}
+
+
 _LAB_OPEN = (
     "/oauth/authorize",
     "/oauth/token",
@@ -573,6 +662,13 @@ API: Api = define_api(
     route("GET", "/busy", lab_busy),
     route("GET", "/projects/{project_id}/tasks/{task_id}/comments", lab_comments),
     route("GET", "/projects/{project_id}/tasks", lab_tasks),
+    route("GET", "/contacts", lab_contacts),
+    route("GET", "/report/{kind}", lab_report),
+    route("GET", "/objects", lab_objects),
+    route("GET", "/objects/{api_name}/records", lab_object_records),
+    route("GET", "/revisions", lab_revisions),
+    route("GET", "/export", lab_export),
+    route("GET", "/changes", lab_changes),
     route("POST", "/oauth/token", lab_oauth_token),
     route("POST", "/login", lab_login),
     route("GET", "/secure", lab_secure),
