@@ -100,6 +100,8 @@ def runtime_modules(context: dict[str, t.Any]) -> list[str]:
     for component in (context["auth"].component, *context["paginators"]):
         needed.update(component.runtime_files)
     needed.update(f"{module}.py" for module in context["runtime_mixins"])
+    if (context["spec"].parallel_streams or 1) > 1:
+        needed.add("parallel.py")
     return sorted(needed)
 
 
