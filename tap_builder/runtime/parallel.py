@@ -283,11 +283,12 @@ class _Runner:
             thread.join()
         if code != 0:
             self.stopping.set()
-            streams = ", ".join(unit.streams)
-            reason = f": {unit.last_error}" if unit.last_error else ""
+            children = unit.streams[1:]
+            family = f" (with {', '.join(children)})" if children else ""
+            reason = unit.last_error or f"exit code {code}"
             msg = (
-                f"the sync of stream {unit.name} failed (exit code {code}; streams "
-                f"{streams}){reason}; the other streams were stopped"
+                f"stream {unit.name}{family} failed and the other streams were "
+                f"stopped: {reason}"
             )
             raise StreamsFailed(msg)
 
