@@ -231,7 +231,10 @@ def test_each_stream_resumes_from_its_own_bookmark(
     broken = {"replication_key": "updated_at", "replication_key_value": "2024-01-01"}
     state = {
         "bookmarks": {
-            "items": {"replication_key": "updated_at", "replication_key_value": items_mark},
+            "items": {
+                "replication_key": "updated_at",
+                "replication_key_value": items_mark,
+            },
             "north_items": {
                 "replication_key": "updated_at",
                 "replication_key_value": north_mark,
@@ -245,7 +248,11 @@ def test_each_stream_resumes_from_its_own_bookmark(
     run = timed.run
     assert run.returncode == 0, run.stderr[-3000:]
     since = {
-        unit: {r.query.get("since", [None])[0] for r in timed.requests if r.path.endswith("/v1" + path)}
+        unit: {
+            r.query.get("since", [None])[0]
+            for r in timed.requests
+            if r.path.endswith("/v1" + path)
+        }
         for unit, path in UNIT_PATHS.items()
     }
     assert since["items"] == {items_mark}
@@ -300,8 +307,9 @@ def test_a_failing_stream_stops_the_others(
             mark = message["value"]["bookmarks"].get("broken", {})
             if "replication_key_value" in mark:
                 assert mark["replication_key_value"] == emitted[-1]
-    assert run.final_state["bookmarks"]["broken"]["replication_key_value"] == (
-        bulk.ITEMS[29]["updated_at"]
+    assert (
+        run.final_state["bookmarks"]["broken"]["replication_key_value"]
+        == (bulk.ITEMS[29]["updated_at"])
     )
 
 
@@ -319,9 +327,7 @@ def test_a_single_selected_stream_runs_in_one_process(
     assert run.returncode == 0, run.stderr[-3000:]
     assert "in up to" not in run.stderr
     assert run.ids("items") == list(range(1, bulk.ITEM_COUNT + 1))
-    assert {m.get("stream") for m in run.messages if m["type"] == "RECORD"} == {
-        "items"
-    }
+    assert {m.get("stream") for m in run.messages if m["type"] == "RECORD"} == {"items"}
 
 
 # --------------------------------------------------------------------------- #
@@ -387,4 +393,3 @@ def test_json_schema_has_the_key() -> None:
     text = json.dumps(prop)
     assert '"minimum"' in text or '"exclusiveMinimum"' in text
     assert "own process" in text
-

@@ -60,7 +60,7 @@ _ENCODER = msgspec.json.Encoder(decimal_format="number")
 _STATE_MARK = b'"STATE"'
 
 
-class StreamsFailed(Exception):
+class StreamsFailedError(Exception):
     """A unit's child process failed; the message names its stream."""
 
 
@@ -96,7 +96,7 @@ class ParallelStreamsTap(Tap):
         state: t.IO[str] | None = None,
         catalog: t.IO[str] | None = None,
     ) -> None:
-        """Sync as :meth:`Tap.invoke` does, in parallel when there is more than one unit."""
+        """Sync as :meth:`Tap.invoke` does; in parallel when units are selected."""
         if os.environ.get(CHILD_ENV):
             super().invoke(
                 about=about,
@@ -120,7 +120,7 @@ class ParallelStreamsTap(Tap):
         )
         units = tap.parallel_units()
         width = min(tap.parallel_width(), len(units))
-        if width < 2:  # noqa: PLR2004
+        if width <= 1:
             tap.sync_all()
             return
         tap.logger.info(
@@ -128,10 +128,9 @@ class ParallelStreamsTap(Tap):
             len(units),
             width,
         )
-        try:
-            _Runner(tap, units, width, input_state).run()
-        except StreamsFailed as exc:
-            logging.getLogger(cls.name).error("%s", redact(str(exc)))  # noqa: TRY400
+        failure = _Runner(tap, units, width, input_state).run()
+        if failure is not None:
+            logging.getLogger(cls.name).error("%s", redact(failure))
             sys.exit(1)
 
     def parallel_width(self) -> int:
@@ -196,11 +195,10 @@ class _Runner:
 
     # -- the run ------------------------------------------------------------- #
 
-    def run(self) -> None:
-        """Sync every unit, at most ``width`` at once.
+    def run(self) -> str | None:
+        """Sync every unit, at most ``width`` at once; why it failed, or None.
 
-        Raises:
-            StreamsFailed: when a child process fails (the others are stopped).
+        When a child process fails, the others are stopped first.
         """
         sys.stdout.flush()
         previous = {
@@ -210,9 +208,12 @@ class _Runner:
         try:
             with tempfile.TemporaryDirectory(prefix="tap-parallel-") as folder:
                 self._run_in(Path(folder))
+        except StreamsFailedError as exc:
+            return str(exc)
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+        return None
 
     def _run_in(self, folder: Path) -> None:
         commands = self._commands(folder)
@@ -254,7 +255,7 @@ class _Runner:
 
     def _start(self, index: int, command: list[str]) -> None:
         unit = self.units[index]
-        process = subprocess.Popen(  # noqa: S603 - this tap itself, no shell
+        process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -275,7 +276,7 @@ class _Runner:
         """A unit's output ended: its process's exit decides how the sync goes on.
 
         Raises:
-            StreamsFailed: when it failed.
+            StreamsFailedError: when it failed.
         """
         assert unit.process is not None  # noqa: S101
         code = unit.process.wait()
@@ -290,7 +291,7 @@ class _Runner:
                 f"stream {unit.name}{family} failed and the other streams were "
                 f"stopped: {reason}"
             )
-            raise StreamsFailed(msg)
+            raise StreamsFailedError(msg)
 
     # -- output -------------------------------------------------------------- #
 
@@ -370,11 +371,12 @@ class _Runner:
 
     # -- stopping ------------------------------------------------------------ #
 
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        del frame
         name = signal.Signals(signum).name
         msg = f"stopped by {name}: the streams' processes were stopped"
         self.stopping.set()
-        raise StreamsFailed(msg)
+        raise StreamsFailedError(msg)
 
     def _stop_all(self) -> None:
         """Stop every child still running; join every thread."""

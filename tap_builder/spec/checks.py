@@ -562,7 +562,7 @@ def _parallel_streams(spec: Spec) -> Iterator[Found]:
     """``parallel_streams`` above 1 needs two top-level streams to run at once."""
     wanted = spec.parallel_streams or 1
     top = sum(1 for stream in spec.streams if stream.parent_stream is None)
-    if wanted > 1 and top < 2:  # noqa: PLR2004
+    if wanted > 1 and top < 2:
         yield (
             ("parallel_streams",),
             f"{wanted} needs at least two top-level streams to sync at once; this "
