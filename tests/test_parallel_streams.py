@@ -393,3 +393,15 @@ def test_json_schema_has_the_key() -> None:
     text = json.dumps(prop)
     assert '"minimum"' in text or '"exclusiveMinimum"' in text
     assert "own process" in text
+
+
+def test_private_files_are_0600_and_never_overwritten(tmp_path: Path) -> None:
+    """Catalogs and the input state: created for the owner only, never reused."""
+    from tap_builder.runtime.parallel import _write_private
+
+    path = tmp_path / "catalog-0.json"
+    _write_private(path, b"{}")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.read_bytes() == b"{}"
+    with pytest.raises(FileExistsError):
+        _write_private(path, b"[]")
