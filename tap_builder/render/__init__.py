@@ -102,6 +102,8 @@ def runtime_modules(context: dict[str, t.Any]) -> list[str]:
         needed.update(component.runtime_files)
     for module in context["runtime_mixins"]:
         needed.update(f"{m}.py" for m in (module, *RUNTIME_NEEDS.get(module, ())))
+    if (context["spec"].parallel_streams or 1) > 1:
+        needed.add("parallel.py")
     return sorted(needed)
 
 

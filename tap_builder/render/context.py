@@ -297,6 +297,23 @@ def settings(spec: Spec) -> list[Setting]:
                 kind="integer",
             )
         )
+    if (spec.parallel_streams or 1) > 1:
+        found.append(
+            Setting(
+                name="parallel_streams",
+                th_type="th.IntegerType",
+                meltano_kind="integer",
+                label="Parallel Streams",
+                description=(
+                    "Top-level streams synced at once, each in its own process, at "
+                    f"most {spec.parallel_streams} (the spec's); 1: one after another."
+                ),
+                required=False,
+                secret=False,
+                default=None,
+                kind="integer",
+            )
+        )
     auth = spec.authentication
     if "refresh_token_file" in AUTHENTICATORS[auth.type].settings(auth):
         found.append(

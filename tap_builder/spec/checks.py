@@ -76,6 +76,7 @@ def check_spec(
     found += _allowed_hosts(spec)
     found += _variables(spec, declared_known=declared_known)
     found += _parents(spec)
+    found += _parallel_streams(spec)
     auth = spec.authentication
     found += AUTHENTICATORS[auth.type].problems(auth, ("authentication",))
     for index, stream in enumerate(spec.streams):
@@ -713,6 +714,18 @@ def _concurrency(spec: Spec, stream: Stream, loc: Loc) -> Iterator[Found]:
             (*loc, "concurrency"),
             f"{wanted} is more than max_concurrency ({limit}), the "
             "requests in flight for the whole tap: lower it or raise max_concurrency",
+        )
+
+
+def _parallel_streams(spec: Spec) -> Iterator[Found]:
+    """``parallel_streams`` above 1 needs two top-level streams to run at once."""
+    wanted = spec.parallel_streams or 1
+    top = sum(1 for stream in spec.streams if stream.parent_stream is None)
+    if wanted > 1 and top < 2:
+        yield (
+            ("parallel_streams",),
+            f"{wanted} needs at least two top-level streams to sync at once; this "
+            f"spec has {top}: remove the key or set it to 1",
         )
 
 

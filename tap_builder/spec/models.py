@@ -71,6 +71,7 @@ BUILTIN_SETTINGS = (
     "max_retry_wait",
     "refresh_token_file",
     "max_concurrency",
+    "parallel_streams",
 )
 #: Response formats the generated tap can decode.
 RESPONSE_FORMATS = (
@@ -86,6 +87,12 @@ MAX_CONCURRENCY = 64
 Concurrency = t.Annotated[
     PositiveInt,
     AfterValidator(at_most(MAX_CONCURRENCY, "requests in flight at once")),
+]
+#: Top-level streams synced at once, each in its own process.
+MAX_PARALLEL_STREAMS = 32
+ParallelStreams = t.Annotated[
+    PositiveInt,
+    AfterValidator(at_most(MAX_PARALLEL_STREAMS, "streams synced at once")),
 ]
 
 # --------------------------------------------------------------------------- #
@@ -720,6 +727,12 @@ class Spec(Model):
         None,
         description="Requests in flight at once for the whole tap (1: one at a "
         "time, as without the key); the max_concurrency setting lowers it.",
+    )
+    parallel_streams: ParallelStreams | None = Field(
+        None,
+        description="Selected top-level streams (each with its child streams) "
+        "synced at once, each in its own process (1: one after another, as "
+        "without the key); the parallel_streams setting lowers it.",
     )
 
     @model_validator(mode="after")
