@@ -405,3 +405,20 @@ def test_private_files_are_0600_and_never_overwritten(tmp_path: Path) -> None:
     assert path.read_bytes() == b"{}"
     with pytest.raises(FileExistsError):
         _write_private(path, b"[]")
+
+
+def test_children_split_the_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child of a parallel_streams tap spaces its requests by the spec's
+    interval times the children running at once, so together they keep the
+    spec's rate."""
+    from tap_builder.runtime import http
+
+    monkeypatch.setenv(http.BUDGET_SHARE_ENV, "3")
+    budget = http.Budget(http._share_from_env())
+    slept: list[float] = []
+    monkeypatch.setattr(http.time, "sleep", slept.append)
+    budget.wait(0.1)
+    budget.wait(0.1)
+    assert len(slept) == 1
+    assert slept[0] == pytest.approx(0.3, abs=0.05)
+    assert http.Budget(1)._share == 1  # without the variable: the spec's rate

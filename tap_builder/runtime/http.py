@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import io
 import ipaddress
+import os
 import re
 import threading
 import time
@@ -437,11 +438,17 @@ class Budget:
     every request, not only the one that got the 429.
     """
 
-    def __init__(self) -> None:
-        """An empty budget: no request sent, no pause."""
+    def __init__(self, share: int = 1) -> None:
+        """An empty budget: no request sent, no pause.
+
+        ``share``: how many processes split the tap's budget (``parallel_streams``
+        runs units as child processes): each spaces its requests ``share`` times
+        the interval, so together they stay within the spec's rate.
+        """
         self._lock = threading.Lock()
         self._last = 0.0
         self._paused_until = 0.0
+        self._share = max(1, share)
 
     def pause(self, seconds: float) -> None:
         """Hold back every request for ``seconds`` from now."""
@@ -465,7 +472,7 @@ class Budget:
                 now = time.monotonic()
                 slot = max(now, not_before, self._paused_until)
                 if min_interval > 0:
-                    slot = max(slot, self._last + min_interval)
+                    slot = max(slot, self._last + min_interval * self._share)
                     self._last = slot
             delay = slot - now
             if cancel is not None and (cancel.is_set() or cancel.wait(delay)):
@@ -476,8 +483,17 @@ class Budget:
                 return
 
 
+#: Set by a parallel_streams tap for its child processes: how many share its budget.
+BUDGET_SHARE_ENV = "TAP_BUDGET_SHARE"
+
+
+def _share_from_env() -> int:
+    text = os.environ.get(BUDGET_SHARE_ENV, "")
+    return int(text) if text.isdigit() else 1
+
+
 #: The budget of this process.
-BUDGET = Budget()
+BUDGET = Budget(_share_from_env())
 
 
 def wait_for_rate_limit(min_interval: float) -> None:

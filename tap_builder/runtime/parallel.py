@@ -42,6 +42,7 @@ import msgspec
 from singer_sdk import Tap
 
 from .cli import _option_values
+from .http import BUDGET_SHARE_ENV
 from .jsonio import decode_json
 from .secrets import redact
 
@@ -260,7 +261,11 @@ class _Runner:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={**os.environ, CHILD_ENV: unit.name},
+            env={
+                **os.environ,
+                CHILD_ENV: unit.name,
+                BUDGET_SHARE_ENV: str(self.width),
+            },
         )
         unit.process = process
         unit.threads = [
