@@ -11,7 +11,7 @@ import yaml
 
 from tap_builder import SpecError, load_spec, validate_spec
 from tap_builder.render import render_package
-from tap_builder.runtime.http import Budget, Cancelled
+from tap_builder.runtime.budget import Budget, Cancelled
 
 BASE = {
     "name": "X",

@@ -411,7 +411,7 @@ def test_children_split_the_rate_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """A child of a parallel_streams tap spaces its requests by the spec's
     interval times the children running at once, so together they keep the
     spec's rate."""
-    from tap_builder.runtime import http
+    from tap_builder.runtime import budget as http
 
     monkeypatch.setenv(http.BUDGET_SHARE_ENV, "3")
     budget = http.Budget(http._share_from_env())

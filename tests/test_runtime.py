@@ -17,9 +17,10 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 
 import tap_builder.runtime.auth as runtime_auth
-from tap_builder.runtime import cli, http, jsonio, records, streams
+from tap_builder.runtime import budget, cli, jsonio, records, streams
+from tap_builder.runtime.budget import retry_after_seconds
 from tap_builder.runtime.dates import format_filter_value, unix_to_iso
-from tap_builder.runtime.http import APIError, retry_after_seconds
+from tap_builder.runtime.http import APIError
 from tap_builder.runtime.secrets import redact, redact_url, register_secret
 from tap_builder.runtime.streams import BuilderStream
 from tap_builder.runtime.variables import (
@@ -547,7 +548,7 @@ def test_rate_limit_spaces_requests() -> None:
 
     start = clock.monotonic()
     for _ in range(4):
-        http.wait_for_rate_limit(0.05)
+        budget.wait_for_rate_limit(0.05)
     assert clock.monotonic() - start >= 0.15
 
 

@@ -32,7 +32,7 @@ _DEFAULT_SELECTOR = "$[*]"
 _NOT_SEPARATORS = "\r\n"
 
 #: Run-time modules each format's module imports (copied along with it).
-RUNTIME_NEEDS: dict[str, tuple[str, ...]] = {
+FORMAT_NEEDS: dict[str, tuple[str, ...]] = {
     "csvio": ("typedtext",),
     "xmlio": ("typedtext",),
     "downloads": ("csvio", "typedtext", "compression"),

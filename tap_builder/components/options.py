@@ -16,6 +16,7 @@ from __future__ import annotations
 import typing as t
 from dataclasses import dataclass
 
+from tap_builder.components.formats import FORMAT_NEEDS
 from tap_builder.spec.checks import duration_seconds
 
 if t.TYPE_CHECKING:
@@ -39,6 +40,13 @@ MIXINS = {
     "CsvStream": "csvio",
     "XmlStream": "xmlio",
     "CompressedStream": "compression",
+}
+
+
+#: Run-time modules a mixin's module imports besides the core (copied with it).
+RUNTIME_NEEDS: dict[str, tuple[str, ...]] = {
+    **FORMAT_NEEDS,
+    "concurrency": ("pool",),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import typing as t
 from pathlib import Path, PurePosixPath
 
-from tap_builder.components.formats import RUNTIME_NEEDS
+from tap_builder.components.options import RUNTIME_NEEDS
 from tap_builder.render.context import template_context
 from tap_builder.render.environment import environment, templates_dir
 from tap_builder.render.formatting import format_python
@@ -82,6 +82,7 @@ def render_package(
 #: Run-time modules every tap needs; the others only when the spec uses them.
 CORE_RUNTIME = (
     "__init__.py",
+    "budget.py",
     "cli.py",
     "dates.py",
     "hooks.py",

@@ -18,7 +18,7 @@ parent-child state mean what they mean without concurrency.
   requests the first page of each record's children; a child uses that answer
   only when its own first request is exactly the one prefetched.
 - **Within the API's limits.** Every attempt takes a turn from the process's
-  :data:`~.http.BUDGET` (``rate_limit``, and a ``Retry-After`` or rate-limit
+  :data:`~.budget.BUDGET` (``rate_limit``, and a ``Retry-After`` or rate-limit
   reset pauses every worker); retries and error rules apply per request.
 - **Failure.** A request that fails for good fails the sync when its page's turn
   comes (pages before it are emitted first, as without concurrency); the other
@@ -31,146 +31,31 @@ from __future__ import annotations
 
 import collections
 import copy
-import json
 import threading
 import time
 import typing as t
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from requests.adapters import HTTPAdapter
 from singer_sdk.pagination import OffsetPaginator, PageNumberPaginator
 from singer_sdk.streams.rest import PageContext
 
-from .http import BUDGET
-from .jsonio import first_match
+from .budget import BUDGET
+from .pool import (
+    DEFAULT_POOL_CONNECTIONS,
+    NOT_DECODED,
+    POOL,
+    Pending,
+    Plan,
+    Request,
+    Window,
+    context_key,
+)
 from .streams import BuilderStream
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+    from collections.abc import Generator, Iterable, Iterator, Mapping
 
     import requests
-
-#: requests' connection pool keeps this many connections per host by default.
-_DEFAULT_POOL_CONNECTIONS = 10
-#: Marks a body that was not decoded by the worker.
-_NOT_DECODED = object()
-
-_Request = t.Callable[..., "requests.Response"]
-
-
-class _Pool:
-    """The worker threads of the process, started on first use."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
-        self._live: set[threading.Event] = set()
-        #: Threads the pool may run (set from the first stream that uses it).
-        self.size = 1
-
-    def submit(
-        self,
-        size: int,
-        task: Callable[[], tuple[requests.Response, t.Any]],
-        cancel: threading.Event,
-    ) -> Future[tuple[requests.Response, t.Any]]:
-        """Run ``task`` on a worker (``size`` workers, fixed at first use).
-
-        ``cancel`` is set when the pool shuts down before the task is done.
-        """
-        with self._lock:
-            if self._executor is None:
-                self.size = size
-                self._executor = ThreadPoolExecutor(
-                    max_workers=size, thread_name_prefix="tap-request"
-                )
-            self._live.add(cancel)
-            future = self._executor.submit(task)
-        future.add_done_callback(lambda _: self._done(cancel))
-        return future
-
-    def _done(self, cancel: threading.Event) -> None:
-        with self._lock:
-            self._live.discard(cancel)
-
-    def shutdown(self) -> None:
-        """Call off every request not answered yet and join every worker thread."""
-        with self._lock:
-            executor, self._executor = self._executor, None
-            live, self._live = self._live, set()
-        for cancel in live:
-            cancel.set()
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
-
-
-#: The pool of this process.
-POOL = _Pool()
-
-
-@dataclass
-class _Pending:
-    """A request sent ahead: the token it asks for, and its answer to come."""
-
-    token: t.Any
-    prepared: requests.PreparedRequest
-    future: Future[tuple[requests.Response, t.Any]]
-    cancel: threading.Event = field(default_factory=threading.Event)
-
-    def call_off(self) -> bool:
-        """Cancel it; True when it had already been sent (a wasted request)."""
-        self.cancel.set()
-        return not self.future.cancel()
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """How the next tokens follow from the current one, and where they end."""
-
-    step: int
-    has_more: str | None
-    total_pages: str | None
-    total_records: str | None
-    max_pages: int | None
-
-    @property
-    def waits_for_total(self) -> bool:
-        """The first page tells how many pages there are: no speculation."""
-        return bool(self.total_pages or self.total_records)
-
-    def pages_from(self, body: t.Any, first_page_records: int) -> int | None:  # noqa: ANN401
-        """Pages in all, from the first page's body (None: unknown)."""
-        found: list[int] = [] if self.max_pages is None else [self.max_pages]
-        if self.total_pages and isinstance(
-            pages := first_match(self.total_pages, body), int | float | str
-        ):
-            found.append(_whole(pages))
-        per_page = self.step if self.step > 1 else first_page_records
-        if (
-            self.total_records
-            and per_page > 0
-            and isinstance(
-                total := first_match(self.total_records, body), int | float | str
-            )
-        ):
-            found.append(-(-_whole(total) // per_page))
-        return min(found) if found else None
-
-
-def _whole(value: float | str) -> int:
-    try:
-        return max(0, int(float(value)))
-    except ValueError:
-        return 0
-
-
-def _key(context: Mapping[str, t.Any] | None) -> str:
-    return json.dumps(context or {}, sort_keys=True, default=str)
-
-
-def _same_request(a: requests.PreparedRequest, b: requests.PreparedRequest) -> bool:
-    return (a.method, a.url, a.body) == (b.method, b.url, b.body)
 
 
 class ConcurrentStream(BuilderStream):
@@ -218,7 +103,7 @@ class ConcurrentStream(BuilderStream):
         """The guarded session, with a connection per worker."""
         session = super().requests_session
         size = self._pool_size()
-        if size > _DEFAULT_POOL_CONNECTIONS and not self.__dict__.get("_sized"):
+        if size > DEFAULT_POOL_CONNECTIONS and not self.__dict__.get("_sized"):
             for prefix in ("https://", "http://"):
                 session.mount(prefix, HTTPAdapter(pool_maxsize=size))
             self.__dict__["_sized"] = True
@@ -273,10 +158,10 @@ class ConcurrentStream(BuilderStream):
 
     def send_ahead(
         self,
-        send: _Request,
+        send: Request,
         context: Mapping[str, t.Any] | None,
         token: t.Any,  # noqa: ANN401
-    ) -> _Pending:
+    ) -> Pending:
         """Prepare the request for ``token`` here; send it from a worker."""
         prepared = self.prepare_page(context, token)
         cancel = threading.Event()
@@ -291,7 +176,7 @@ class ConcurrentStream(BuilderStream):
                 body = (
                     decoded[1]
                     if decoded is not None and decoded[0] is response
-                    else _NOT_DECODED
+                    else NOT_DECODED
                 )
                 return response, body
             finally:
@@ -299,9 +184,9 @@ class ConcurrentStream(BuilderStream):
                 state.decoded = None
 
         future = POOL.submit(self._pool_size(), task, cancel)
-        return _Pending(token, prepared, future, cancel)
+        return Pending(token, prepared, future, cancel)
 
-    def _plan(self) -> _Plan | None:
+    def _plan(self) -> Plan | None:
         """How to prefetch this stream's pages (None: one page at a time)."""
         if self.window() <= 1:
             return None
@@ -316,7 +201,7 @@ class ConcurrentStream(BuilderStream):
         has_more, total_pages, total_records, max_pages = getattr(
             paginator, "rules", (None, None, None, None)
         )
-        return _Plan(step, has_more, total_pages, total_records, max_pages)
+        return Plan(step, has_more, total_pages, total_records, max_pages)
 
     def request_records(
         self, context: Mapping[str, t.Any] | None
@@ -332,12 +217,12 @@ class ConcurrentStream(BuilderStream):
     def _paged_records(
         self,
         context: Mapping[str, t.Any] | None,
-        plan: _Plan | None,
-        first: _Pending | None,
+        plan: Plan | None,
+        first: Pending | None,
     ) -> Iterator[dict[str, t.Any]]:
         """The SDK's loop (``RESTStream.request_records``), answers taken ahead."""
         paginator = self.get_new_paginator()
-        window = _Window(self, context, plan, paginator.current_value)
+        window = Window(self, context, plan, paginator.current_value)
         if first is not None:
             window.adopt(first)
         pages = 0
@@ -383,28 +268,28 @@ class ConcurrentStream(BuilderStream):
 
     # -- parent-child fan-out -------------------------------------------------- #
 
-    def _prefetched(self) -> dict[str, collections.deque[_Pending]]:
+    def _prefetched(self) -> dict[str, collections.deque[Pending]]:
         found = self.__dict__.get("_prefetched_pages")
         if found is None:
             found = self.__dict__["_prefetched_pages"] = {}
-        return t.cast("dict[str, collections.deque[_Pending]]", found)
+        return t.cast("dict[str, collections.deque[Pending]]", found)
 
     def prefetch_for(self, context: Mapping[str, t.Any]) -> None:
         """Request this child's first page for ``context`` ahead of its sync."""
         send = self.request_decorator(self._request)
         token = self.get_new_paginator().current_value
         pending = self.send_ahead(send, context, token)
-        self._prefetched().setdefault(_key(context), collections.deque()).append(
+        self._prefetched().setdefault(context_key(context), collections.deque()).append(
             pending
         )
 
-    def _claim_prefetched(self, context: Mapping[str, t.Any] | None) -> _Pending | None:
-        queue = self._prefetched().get(_key(context))
+    def _claim_prefetched(self, context: Mapping[str, t.Any] | None) -> Pending | None:
+        queue = self._prefetched().get(context_key(context))
         if not queue:
             return None
         pending = queue.popleft()
         if not queue:
-            del self._prefetched()[_key(context)]
+            del self._prefetched()[context_key(context)]
         return pending
 
     def drop_prefetched(self) -> None:
@@ -460,82 +345,3 @@ class ConcurrentStream(BuilderStream):
             if child_context is not None:
                 for child in children:
                     child.prefetch_for(child_context)
-
-
-class _Window:
-    """The requests sent ahead for the pages of one context, in paging order."""
-
-    def __init__(
-        self,
-        stream: ConcurrentStream,
-        context: Mapping[str, t.Any] | None,
-        plan: _Plan | None,
-        start: t.Any,  # noqa: ANN401
-    ) -> None:
-        self.stream = stream
-        self.context = context
-        self.plan = plan
-        self.start = start
-        self.send = stream.request_decorator(stream._request)  # noqa: SLF001
-        self.ahead: collections.deque[_Pending] = collections.deque()
-        #: Requests answered so far; pages in all, once known.
-        self.index = 0
-        self.known_pages = None if plan is None else plan.max_pages
-        self.speculate = plan is not None and not plan.waits_for_total
-
-    def adopt(self, first: _Pending) -> None:
-        """Use a first page requested by the parent, if it is the right request."""
-        fresh = self.stream.prepare_page(self.context, first.token)
-        if _same_request(first.prepared, fresh):
-            self.ahead.append(first)
-        else:
-            self.stream.note_discarded(int(first.call_off()), "a changed first request")
-
-    def answer(
-        self,
-        token: t.Any,  # noqa: ANN401
-    ) -> tuple[requests.PreparedRequest, requests.Response]:
-        """The answer for ``token``: taken from ahead, else requested now."""
-        self._fill()
-        while self.ahead and self.ahead[0].token != token:
-            self.stream.note_discarded(int(self.ahead.popleft().call_off()), "pages")
-        if not self.ahead:
-            prepared = self.stream.prepare_page(self.context, token)
-            return prepared, self.send(prepared, self.context)
-        pending = self.ahead.popleft()
-        response, body = pending.future.result()
-        if body is not _NOT_DECODED:
-            self.stream._decoded = (response, body)  # noqa: SLF001
-        return pending.prepared, response
-
-    def learn(self, response: requests.Response, records: int) -> None:
-        """After the first page: how many pages there are, if it says."""
-        if self.plan is not None and self.index == 0:
-            body = self.stream.decode_body(response)
-            counted = self.plan.pages_from(body, records)
-            if counted is None:
-                self.speculate = True
-            else:
-                self.known_pages = counted
-        self.index += 1
-
-    def _fill(self) -> None:
-        """Keep the next ``window`` pages requested (never past a known end)."""
-        plan = self.plan
-        if plan is None or not (self.speculate or self.known_pages is not None):
-            return
-        last = self.index + self.stream.window()
-        if self.known_pages is not None:
-            last = min(last, self.known_pages)
-        following = self.index
-        if self.ahead:
-            following = int((self.ahead[-1].token - self.start) // plan.step) + 1
-        for number in range(following, last):
-            token = self.start + number * plan.step
-            self.ahead.append(self.stream.send_ahead(self.send, self.context, token))
-
-    def close(self) -> int:
-        """Call off what is still ahead; how many of those were already sent."""
-        wasted = sum(int(pending.call_off()) for pending in self.ahead)
-        self.ahead.clear()
-        return wasted

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 import typing as t
 from contextlib import closing
 from functools import cached_property
@@ -26,7 +27,13 @@ from singer_sdk.helpers.jsonpath import extract_jsonpath
 
 from .compression import unpack
 from .csvio import read_csv
-from .http import APIError, GuardedSession, StreamedBody
+from .http import (
+    APIError,
+    DeadlineExceededError,
+    GuardedSession,
+    ResponseTooLargeError,
+    read_some,
+)
 from .jsonio import decode_json
 from .secrets import excerpt, redact_url
 from .streams import BuilderStream
@@ -39,8 +46,85 @@ if t.TYPE_CHECKING:
 _ERROR_EXCERPT = 4096
 
 
+class StreamingSession(GuardedSession):
+    """A guarded session that can also hand over an answer unread (a file)."""
+
+    def open_streamed(
+        self, request: requests.PreparedRequest, *, timeout: float
+    ) -> requests.Response:
+        """Send ``request`` under the origin rule and return the answer unread.
+
+        For files too large to hold: read the body with :class:`StreamedBody`.
+        Redirects (at most 10) are followed, each checked like the first.
+        """
+        for _ in range(11):
+            self._guard(request)
+            response = super().send(
+                request, allow_redirects=False, stream=True, timeout=timeout
+            )
+            target = self.get_redirect_target(response)
+            if target is None:
+                return response
+            response.close()
+            request = request.copy()
+            request.prepare_url(urljoin(str(response.url), target), None)
+            if response.status_code != HTTPStatus.TEMPORARY_REDIRECT:
+                request.method, request.body = "GET", None
+            self._redirected = True
+        self._redirected = False
+        where = redact_url(str(request.url), self.credential_params)
+        msg = f"{self.owner}: more than 10 redirects, the last to {where}"
+        raise APIError(msg)
+
+
+class StreamedBody(io.RawIOBase):
+    """A streamed answer as a binary file, read as it arrives.
+
+    Reading stops with a clear error past the session's size limit
+    (decompressed ``Content-Encoding`` included) or its total deadline.
+    """
+
+    def __init__(self, session: StreamingSession, response: requests.Response) -> None:
+        """Read ``response`` within ``session``'s limits, from now."""
+        super().__init__()
+        self._session = session
+        self._response = response
+        self._deadline = time.monotonic() + session.limits.max_seconds
+        self._pending = b""
+        self._read = 0
+
+    def readable(self) -> bool:
+        """A body is readable."""
+        return True
+
+    def readinto(self, buffer: t.Any) -> int:  # noqa: ANN401
+        """Fill ``buffer`` with the next bytes; 0 at the end of the body."""
+        if not self._pending:
+            self._pending = read_some(self._response)
+            self._read += len(self._pending)
+            if self._read > self._session.limits.max_bytes:
+                too_large = self._session._too_large(self._response)  # noqa: SLF001
+                raise ResponseTooLargeError(too_large)
+            if time.monotonic() > self._deadline:
+                seconds = self._session.limits.max_seconds
+                msg = f"no complete answer within {seconds:g} s"
+                raise DeadlineExceededError(msg, response=self._response)
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+    def close(self) -> None:
+        """Close the connection too."""
+        self._response.close()
+        super().close()
+
+
 class DownloadStream(BuilderStream):
     """A stream whose records are in files the JSON answer links to."""
+
+    #: Its session can hand over a file's answer unread.
+    session_class: t.ClassVar[type[GuardedSession]] = StreamingSession
 
     #: JSONPath to the file URL(s) in the JSON answer.
     download_url: t.ClassVar[str] = ""
@@ -84,7 +168,7 @@ class DownloadStream(BuilderStream):
         )
         where = redact_url(url, self.secret_query_params)
         opened = self.request_decorator(self._open_file)(prepared, None)
-        session = t.cast("GuardedSession", self.requests_session)
+        session = t.cast("StreamingSession", self.requests_session)
         limit = session.limits.max_bytes
 
         def too_large() -> str:
@@ -127,7 +211,7 @@ class DownloadStream(BuilderStream):
     ) -> requests.Response:
         """Send the file request; a failed answer is read only in part."""
         del context
-        session = t.cast("GuardedSession", self.requests_session)
+        session = t.cast("StreamingSession", self.requests_session)
         response = session.open_streamed(prepared, timeout=self.timeout)
         status = response.status_code
         if status < HTTPStatus.BAD_REQUEST:

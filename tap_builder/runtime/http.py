@@ -1,26 +1,19 @@
 """HTTP for generated taps: credentials stay at the API's origin, answers are bounded.
 
-Also retry timing (``Retry-After``, rate-limit resets) and failures in words.
+Also failures in words; the request budget and the waits an API asks for are in
+:mod:`.budget`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import io
 import ipaddress
-import os
-import re
-import threading
 import time
 import typing as t
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
-from http import HTTPStatus
 from urllib.parse import (
     parse_qsl,
     urlencode,
-    urljoin,
     urlsplit,
     urlunsplit,
 )
@@ -108,7 +101,7 @@ class Limits:
     max_seconds: float = 900.0
 
 
-def _read_some(response: requests.Response) -> bytes:
+def read_some(response: requests.Response) -> bytes:
     """The next bytes of a streamed body as soon as any arrive (decompressed).
 
     ``read1`` returns what the socket has instead of waiting for a full chunk,
@@ -249,7 +242,7 @@ class GuardedSession(requests.Session):
 
     def _read_body(self, response: requests.Response, deadline: float) -> bytes:
         body = bytearray()
-        while chunk := _read_some(response):
+        while chunk := read_some(response):
             body += chunk
             if len(body) > self.limits.max_bytes:
                 raise ResponseTooLargeError(self._too_large(response))
@@ -258,33 +251,6 @@ class GuardedSession(requests.Session):
                 msg = f"no complete answer within {seconds:g} s"
                 raise DeadlineExceededError(msg, response=response)
         return bytes(body)
-
-    def open_streamed(
-        self, request: requests.PreparedRequest, *, timeout: float
-    ) -> requests.Response:
-        """Send ``request`` under the origin rule and return the answer unread.
-
-        For files too large to hold: read the body with :class:`StreamedBody`.
-        Redirects (at most 10) are followed, each checked like the first.
-        """
-        for _ in range(11):
-            self._guard(request)
-            response = super().send(
-                request, allow_redirects=False, stream=True, timeout=timeout
-            )
-            target = self.get_redirect_target(response)
-            if target is None:
-                return response
-            response.close()
-            request = request.copy()
-            request.prepare_url(urljoin(str(response.url), target), None)
-            if response.status_code != HTTPStatus.TEMPORARY_REDIRECT:
-                request.method, request.body = "GET", None
-            self._redirected = True
-        self._redirected = False
-        where = redact_url(str(request.url), self.credential_params)
-        msg = f"{self.owner}: more than 10 redirects, the last to {where}"
-        raise APIError(msg)
 
     def _too_large(self, response: requests.Response) -> str:
         where = redact_url(response.url, self.credential_params)
@@ -297,92 +263,6 @@ class GuardedSession(requests.Session):
 
 class APIError(FatalAPIError):
     """A request failed for good; the message is meant for the user."""
-
-
-class StreamedBody(io.RawIOBase):
-    """A streamed answer as a binary file, read as it arrives.
-
-    Reading stops with a clear error past the session's size limit
-    (decompressed ``Content-Encoding`` included) or its total deadline.
-    """
-
-    def __init__(self, session: GuardedSession, response: requests.Response) -> None:
-        """Read ``response`` within ``session``'s limits, from now."""
-        super().__init__()
-        self._session = session
-        self._response = response
-        self._deadline = time.monotonic() + session.limits.max_seconds
-        self._pending = b""
-        self._read = 0
-
-    def readable(self) -> bool:
-        """A body is readable."""
-        return True
-
-    def readinto(self, buffer: t.Any) -> int:  # noqa: ANN401
-        """Fill ``buffer`` with the next bytes; 0 at the end of the body."""
-        if not self._pending:
-            self._pending = _read_some(self._response)
-            self._read += len(self._pending)
-            if self._read > self._session.limits.max_bytes:
-                too_large = self._session._too_large(self._response)  # noqa: SLF001
-                raise ResponseTooLargeError(too_large)
-            if time.monotonic() > self._deadline:
-                seconds = self._session.limits.max_seconds
-                msg = f"no complete answer within {seconds:g} s"
-                raise DeadlineExceededError(msg, response=self._response)
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
-
-    def close(self) -> None:
-        """Close the connection too."""
-        self._response.close()
-        super().close()
-
-
-#: A reset value above this many seconds is a Unix time, not a wait.
-_ONE_DAY = 86400
-
-#: Rate-limit reset headers: seconds until the reset, or its Unix time.
-RESET_HEADERS = ("X-RateLimit-Reset", "RateLimit-Reset", "X-Rate-Limit-Reset")
-
-
-def retry_after_seconds(response: requests.Response | None) -> float | None:
-    """Seconds an API asked us to wait.
-
-    ``Retry-After`` (seconds or an HTTP date) first; else, on a 429, an
-    ``X-RateLimit-Reset``-style header (seconds to wait, or the reset's Unix time
-    when the number is larger than a day).
-    """
-    if response is None:
-        return None
-    header = response.headers.get("Retry-After", "").strip()
-    if not header:
-        return _reset_seconds(response)
-    if re.fullmatch(r"\d+(\.\d+)?", header):
-        return float(header)
-    try:
-        when = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
-
-
-def _reset_seconds(response: requests.Response) -> float | None:
-    if response.status_code != HTTPStatus.TOO_MANY_REQUESTS:
-        return None
-    for name in RESET_HEADERS:
-        raw = response.headers.get(name, "").strip()
-        if re.fullmatch(r"\d+(\.\d+)?", raw):
-            value = float(raw)
-            if value > _ONE_DAY:  # a Unix time
-                value -= dt.datetime.now(dt.UTC).timestamp()
-            return max(0.0, value)
-    return None
 
 
 def describe_failure(exc: BaseException, timeout: float) -> str:
@@ -423,82 +303,3 @@ _FAILURES: tuple[tuple[t.Callable[[BaseException, str], bool], str], ...] = (
         "the connection was reset",
     ),
 )
-
-
-class Cancelled(Exception):  # noqa: N818 - a state, not an error
-    """A request was called off before it was sent (the sync is ending)."""
-
-
-class Budget:
-    """The request budget of the whole process, shared by every stream and worker.
-
-    Requests are spaced ``min_interval`` apart (each takes the next free slot,
-    then sleeps outside the lock, so several workers queue in order), and a
-    pause asked for by the API (``Retry-After``, a rate-limit reset) holds back
-    every request, not only the one that got the 429.
-    """
-
-    def __init__(self, share: int = 1) -> None:
-        """An empty budget: no request sent, no pause.
-
-        ``share``: how many processes split the tap's budget (``parallel_streams``
-        runs units as child processes): each spaces its requests ``share`` times
-        the interval, so together they stay within the spec's rate.
-        """
-        self._lock = threading.Lock()
-        self._last = 0.0
-        self._paused_until = 0.0
-        self._share = max(1, share)
-
-    def pause(self, seconds: float) -> None:
-        """Hold back every request for ``seconds`` from now."""
-        if seconds > 0:
-            with self._lock:
-                self._paused_until = max(self._paused_until, time.monotonic() + seconds)
-
-    def wait(
-        self,
-        min_interval: float,
-        not_before: float = 0.0,
-        cancel: threading.Event | None = None,
-    ) -> None:
-        """Sleep until this request may go: its slot, the pause, ``not_before``.
-
-        Raises:
-            Cancelled: when ``cancel`` is set before or while waiting.
-        """
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                slot = max(now, not_before, self._paused_until)
-                if min_interval > 0:
-                    slot = max(slot, self._last + min_interval * self._share)
-                    self._last = slot
-            delay = slot - now
-            if cancel is not None and (cancel.is_set() or cancel.wait(delay)):
-                raise Cancelled
-            if cancel is None and delay > 0:
-                time.sleep(delay)
-            if time.monotonic() >= self._paused_until:  # no pause began meanwhile
-                return
-
-
-#: Set by a parallel_streams tap for its child processes: how many share its budget.
-BUDGET_SHARE_ENV = "TAP_BUDGET_SHARE"
-
-
-def _share_from_env() -> int:
-    text = os.environ.get(BUDGET_SHARE_ENV, "")
-    return int(text) if text.isdigit() else 1
-
-
-#: The budget of this process.
-BUDGET = Budget(_share_from_env())
-
-
-def wait_for_rate_limit(min_interval: float) -> None:
-    """Sleep so that requests of this process are ``min_interval`` apart.
-
-    Also waits out a pause an API asked for (see :class:`Budget`).
-    """
-    BUDGET.wait(min_interval)

@@ -41,8 +41,8 @@ from pathlib import Path
 import msgspec
 from singer_sdk import Tap
 
+from .budget import BUDGET_SHARE_ENV
 from .cli import _option_values
-from .http import BUDGET_SHARE_ENV
 from .jsonio import decode_json
 from .secrets import redact
 

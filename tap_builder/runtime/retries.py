@@ -9,13 +9,8 @@ import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import RetriableAPIError
 
-from .http import (
-    BUDGET,
-    APIError,
-    describe_failure,
-    retry_after_seconds,
-    wait_for_rate_limit,
-)
+from .budget import BUDGET, retry_after_seconds, wait_for_rate_limit
+from .http import APIError, describe_failure
 from .secrets import redact, redact_url
 
 if t.TYPE_CHECKING:

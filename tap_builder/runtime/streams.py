@@ -76,6 +76,8 @@ class BuilderStream(RenderingStream, RetryingStream):
     #: Hosts besides the API's own that next-page URLs and redirects may lead to
     #: (the spec's ``allowed_hosts``); requests to them carry no credentials.
     allowed_hosts: t.ClassVar[tuple[str, ...]] = ()
+    #: The session class: a guarded one (a download stream's can stream files).
+    session_class: t.ClassVar[type[GuardedSession]] = GuardedSession
     #: Request headers that carry credentials (besides ``Authorization``).
     credential_headers: t.ClassVar[tuple[str, ...]] = ()
     #: Bounds, overridden by the max_response_mb, max_request_seconds and
@@ -126,7 +128,7 @@ class BuilderStream(RenderingStream, RetryingStream):
     def requests_session(self) -> requests.Session:
         """The stream's :class:`GuardedSession` (credentials stay at the API)."""
         if self._guarded_session is None:
-            self._guarded_session = GuardedSession(
+            self._guarded_session = self.session_class(
                 home=self.url_base,
                 owner=f"stream {self.name!r}",
                 limits=Limits(
