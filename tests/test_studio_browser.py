@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tap_builder.demo import DemoServer, demo_config
 from tap_builder.studio.server import StudioServer
-from tests.e2e import REPO, SAMPLES, InstalledTap, pip
+from tests.e2e import SAMPLES, InstalledTap, pip
 
 CHROMIUM = Path(os.environ.get("TAP_BUILDER_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -398,7 +399,7 @@ def test_invalid_base_url_shows_the_cli_message_next_to_the_field(
     shown = issues_next_to(page, "base_url")
     (workspace / "broken.yaml").write_text(source(page))
     cli = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "tap-builder"), "validate", "broken.yaml"],
+        [sys.executable, "-m", "tap_builder.cli", "validate", "broken.yaml"],
         cwd=workspace,
         capture_output=True,
         text=True,

@@ -53,6 +53,7 @@ from .pool import (
 from .streams import BuilderStream
 
 if t.TYPE_CHECKING:
+    import contextlib
     from collections.abc import Generator, Iterable, Iterator, Mapping
 
     import requests
@@ -108,6 +109,10 @@ class ConcurrentStream(BuilderStream):
                 session.mount(prefix, HTTPAdapter(pool_maxsize=size))
             self.__dict__["_sized"] = True
         return session
+
+    def request_slot(self) -> contextlib.AbstractContextManager[object]:
+        """A slot of the tap's requests in flight (workers and main thread)."""
+        return POOL.slots(self._pool_size())
 
     # -- waits: one budget, called off at once --------------------------------- #
 

@@ -59,8 +59,9 @@ class StreamingSession(GuardedSession):
         """
         for _ in range(11):
             self._guard(request)
-            response = super().send(
-                request, allow_redirects=False, stream=True, timeout=timeout
+            # requests' own send: GuardedSession.send would read the whole body
+            response = requests.Session.send(
+                self, request, allow_redirects=False, stream=True, timeout=timeout
             )
             target = self.get_redirect_target(response)
             if target is None:

@@ -41,8 +41,19 @@ class Pool:
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._live: set[threading.Event] = set()
+        self._slots: threading.BoundedSemaphore | None = None
         #: Threads the pool may run (set from the first stream that uses it).
         self.size = 1
+
+    def slots(self, size: int) -> threading.BoundedSemaphore:
+        """Requests in flight, the main thread's included: ``size`` at most.
+
+        Fixed at first use, like the number of workers.
+        """
+        with self._lock:
+            if self._slots is None:
+                self._slots = threading.BoundedSemaphore(size)
+            return self._slots
 
     def submit(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import typing as t
 
@@ -93,6 +94,10 @@ class RetryingStream(RESTStream[t.Any]):
         """Wait until the tap's request budget lets the next attempt go."""
         wait_for_rate_limit(self.min_request_interval)
 
+    def request_slot(self) -> contextlib.AbstractContextManager[object]:
+        """Held while a request is in flight (concurrent streams bound them)."""
+        return contextlib.nullcontext()
+
     def request_decorator(
         self, func: t.Callable[..., requests.Response]
     ) -> t.Callable[..., requests.Response]:
@@ -103,7 +108,8 @@ class RetryingStream(RESTStream[t.Any]):
             context: t.Any,  # noqa: ANN401
         ) -> requests.Response:
             self.wait_turn()  # every attempt counts
-            return func(prepared_request, context)
+            with self.request_slot():
+                return func(prepared_request, context)
 
         decorated = super().request_decorator(limited)
 
