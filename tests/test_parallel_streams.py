@@ -375,11 +375,13 @@ def test_parallel_code_only_when_the_spec_asks(tmp_path: Path) -> None:
     for top in ({}, {"parallel_streams": 1}):
         files = _files(tmp_path, **top)
         assert f"{MODULE}/runtime/parallel.py" not in files
+        assert f"{MODULE}/runtime/units.py" not in files
         assert "parallel_streams" not in files[f"{MODULE}/tap.py"]
         assert "class TapBulkParallel(Tap):" in files[f"{MODULE}/tap.py"]
     files = _files(tmp_path, parallel_streams=3)
     tap_py = files[f"{MODULE}/tap.py"]
     assert f"{MODULE}/runtime/parallel.py" in files
+    assert f"{MODULE}/runtime/units.py" in files
     assert "class TapBulkParallel(ParallelStreamsTap):" in tap_py
     assert "parallel_streams = 3" in tap_py
     assert '"parallel_streams"' in tap_py
@@ -397,7 +399,7 @@ def test_json_schema_has_the_key() -> None:
 
 def test_private_files_are_0600_and_never_overwritten(tmp_path: Path) -> None:
     """Catalogs and the input state: created for the owner only, never reused."""
-    from tap_builder.runtime.parallel import _write_private
+    from tap_builder.runtime.units import write_private as _write_private
 
     path = tmp_path / "catalog-0.json"
     _write_private(path, b"{}")

@@ -104,7 +104,7 @@ def runtime_modules(context: dict[str, t.Any]) -> list[str]:
     for module in context["runtime_mixins"]:
         needed.update(f"{m}.py" for m in (module, *RUNTIME_NEEDS.get(module, ())))
     if (context["spec"].parallel_streams or 1) > 1:
-        needed.add("parallel.py")
+        needed.update(("parallel.py", "units.py"))
     return sorted(needed)
 
 
