@@ -10,7 +10,13 @@ Each has its own test here, so an upgrade that moves one fails by name:
 - the ``progress_markers`` key of stream state: dropped when a date window is
   committed, so the final bookmark is the window's end;
 - ``requests.Response._content``: set by the guarded session after it has read a
-  body within its size and time limits (it is what ``Response.content`` returns).
+  body within its size and time limits (it is what ``Response.content`` returns);
+- ``RESTStream._request``: the SDK's one-attempt send, wrapped in
+  ``request_decorator`` exactly as the SDK's own paging loop wraps it, by the
+  run-time modules that send requests outside that loop (pages sent ahead by
+  concurrent streams, report-job polls and downloads, dynamic-stream discovery);
+- ``singer_sdk.plugin_base._ConfigInput``: the type of ``Tap.invoke``'s
+  ``config`` argument, which ``ParallelStreamsTap.invoke`` overrides.
 """
 
 from __future__ import annotations
@@ -137,3 +143,26 @@ def test_response_content_is_what_the_session_sets() -> None:
     assert response.content == b'{"a": 1}'
     assert response.text == '{"a": 1}'
     assert response.json() == {"a": 1}
+
+
+def test_request_is_the_one_attempt_send_the_sdk_decorates() -> None:
+    """``_request(prepared_request, context) -> Response``, and the SDK's paging
+    loop sends through ``self.request_decorator(self._request)``, as the run-time
+    modules that send outside it do."""
+    from singer_sdk.streams.rest import RESTStream
+
+    parameters = list(inspect.signature(RESTStream._request).parameters)
+    assert parameters == ["self", "prepared_request", "context"]
+    assert "self.request_decorator(self._request)" in inspect.getsource(
+        RESTStream.request_records
+    )
+
+
+def test_config_input_is_the_type_of_invoke_config() -> None:
+    """``ParallelStreamsTap.invoke`` takes ``config`` as ``Tap.invoke`` does."""
+    from singer_sdk import plugin_base
+
+    assert isinstance(plugin_base._ConfigInput, type)
+    parameters = inspect.signature(Tap.invoke).parameters
+    assert list(parameters) == ["about", "about_format", "config", "state", "catalog"]
+    assert "_ConfigInput" in str(parameters["config"].annotation)
