@@ -70,14 +70,14 @@ class InFlight:
         self.now = 0
         self.most = 0
 
-    def __enter__(self) -> None:
+    def arrive(self) -> None:
         """A request arrived."""
         with self._lock:
             self.now += 1
             self.most = max(self.most, self.now)
 
-    def __exit__(self, *exc: object) -> None:
-        """Its answer was sent."""
+    def leave(self) -> None:
+        """Its answer is being sent."""
         with self._lock:
             self.now -= 1
 
@@ -146,8 +146,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         server = cast(_HTTPServer, self.server)
-        with server.in_flight:
+        server.in_flight.arrive()
+        self._counted = True
+        try:
             self._answer_counted(server)
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        """The answer goes out now: the request stops counting as in flight.
+
+        Called before the answer's bytes are written, so a client that sends
+        its next request the moment this answer arrives is never counted twice.
+        """
+        if getattr(self, "_counted", False):
+            self._counted = False
+            cast(_HTTPServer, self.server).in_flight.leave()
 
     def _answer_counted(self, server: _HTTPServer) -> None:
         arrived = time.monotonic()
@@ -206,6 +220,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
+        self._leave()
         self.end_headers()
         self.wfile.write(payload)
 
@@ -243,6 +258,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for name, value in response.headers:
             self.send_header(name, value)
+        self._leave()
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
