@@ -29,6 +29,8 @@ if t.TYPE_CHECKING:
 MIXINS = {
     "DynamicStream": "dynamic",
     "RecordStream": "records",
+    # A subclass of IncrementalStream: before it in a stream's bases.
+    "CappedQueryStream": "capped",
     "IncrementalStream": "incremental",
     "ErrorRulesStream": "errors",
     "ConcurrentStream": "concurrency",
@@ -47,6 +49,7 @@ MIXINS = {
 RUNTIME_NEEDS: dict[str, tuple[str, ...]] = {
     **FORMAT_NEEDS,
     "concurrency": ("pool",),
+    "capped": ("incremental",),
 }
 
 
@@ -233,7 +236,7 @@ OPTIONS: tuple[StreamOption, ...] = (
     ),
     StreamOption(
         "max_pages_per_query",
-        "IncrementalStream",
+        "CappedQueryStream",
         _incremental_value("max_pages_per_query"),
     ),
     StreamOption("error_rules", "ErrorRulesStream", _error_rules),
@@ -279,7 +282,12 @@ def used_options(stream: Stream) -> list[tuple[str, object]]:
     return found
 
 
+#: A mixin that subclasses another: the other is not listed again in the bases.
+SUBCLASSES = {"CappedQueryStream": "IncrementalStream"}
+
+
 def mixins(stream: Stream) -> list[str]:
     """The run-time mixins ``stream`` needs, in the order of its bases."""
     used = {o.mixin for o in OPTIONS if not _unused(o.value(stream))}
+    used -= {SUBCLASSES[name] for name in used if name in SUBCLASSES}
     return [name for name in MIXINS if name in used]

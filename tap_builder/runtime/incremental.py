@@ -2,8 +2,8 @@
 
 Filters from the bookmark, lookback, date windows, client-side filtering,
 replication keys in other formats, children of changed parents only, nested
-replication keys, integer sequence cursors, a first sync from another path, and
-new queries when an API caps how deep pages go.
+replication keys, integer sequence cursors and a first sync from another path
+(new queries when an API caps how deep pages go: :mod:`.capped`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import decimal
-import json
 import typing as t
 
 import singer_sdk.singerlib as singer
@@ -23,10 +22,8 @@ from .streams import BuilderStream
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
 
-    import requests
 
-
-def _as_key(value: t.Any) -> t.Any:  # noqa: ANN401
+def as_key(value: t.Any) -> t.Any:  # noqa: ANN401
     """A replication-key value in comparable form (dates as aware datetimes)."""
     if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
         return value  # Unix timestamps compare as numbers
@@ -53,10 +50,6 @@ def _nested(record: Mapping[str, t.Any], path: tuple[str, ...]) -> t.Any:  # noq
     return value
 
 
-class _PageCapReachedError(Exception):
-    """The query read ``max_pages_per_query`` pages: start a new one."""
-
-
 class IncrementalStream(BuilderStream):
     """A stream that syncs incrementally (the spec's ``incremental`` block)."""
 
@@ -78,8 +71,6 @@ class IncrementalStream(BuilderStream):
     #: The first sync (no bookmark) reads this path (and records), unfiltered.
     initial_path: t.ClassVar[str | None] = None
     initial_records_jsonpath: t.ClassVar[str | None] = None
-    #: After this many pages a new query starts from the last value (0: never).
-    max_pages_per_query: t.ClassVar[int] = 0
     #: Set by each generated stream (a plain attribute: the first sync may
     #: change it for a context).
     records_jsonpath = "$[*]"
@@ -92,9 +83,8 @@ class IncrementalStream(BuilderStream):
         self._window: tuple[dt.datetime, dt.datetime] | None = None
         #: The first sync of this context reads ``initial_path``.
         self._initial = False
-        #: A new query's filter after a capped one (``max_pages_per_query``).
+        #: A new query's filter after a capped one (see :mod:`.capped`).
         self._query_floor: t.Any = None
-        self._pages_read = 0
         #: The spec's path and records selector (the first sync may use others).
         self._spec_request = (self.path, self.records_jsonpath)
 
@@ -139,12 +129,16 @@ class IncrementalStream(BuilderStream):
     ) -> Iterable[dict[str, t.Any]]:
         """Records of one context, by the stream's incremental options."""
         self._begin(context)
-        if self.max_pages_per_query:
-            yield from self._capped_records(context)
-        elif self.window_seconds:
+        if self.window_seconds:
             yield from self._windowed_records(context)
         else:
-            yield from super().get_records(context)
+            yield from self.query_records(context)
+
+    def query_records(
+        self, context: Mapping[str, t.Any] | None
+    ) -> Iterable[dict[str, t.Any]]:
+        """The records of one query (a capped stream runs several)."""
+        return super().get_records(context)
 
     def _begin(self, context: Mapping[str, t.Any] | None) -> None:
         """Choose the path of this context's sync: ``initial_path`` without state."""
@@ -158,67 +152,6 @@ class IncrementalStream(BuilderStream):
             path = self.initial_path
             records = self.initial_records_jsonpath or records
         self.path, self.records_jsonpath = path, records
-
-    def _capped_records(
-        self, context: Mapping[str, t.Any] | None
-    ) -> Iterator[dict[str, t.Any]]:
-        """Records in queries of at most ``max_pages_per_query`` pages.
-
-        When a query reaches the cap, the next one is filtered from the last
-        replication-key value seen (records are sorted); records at that value
-        already sent are not sent again.
-        """
-        sent_at_floor: set[str] = set()
-        while True:
-            self._pages_read = 0
-            last: t.Any = None
-            sent_at_last: set[str] = set()
-            try:
-                for record in super().get_records(context):
-                    value = record.get(self.replication_key or "")
-                    identity = self._identity(record)
-                    if value == self._query_floor and identity in sent_at_floor:
-                        continue
-                    if value != last:
-                        last, sent_at_last = value, set()
-                    sent_at_last.add(identity)
-                    yield record
-            except _PageCapReachedError:
-                pass
-            else:
-                return
-            floor = self._query_floor
-            if last is None or (floor is not None and _as_key(last) <= _as_key(floor)):
-                msg = (
-                    f"stream {self.name!r}: {self.max_pages_per_query} pages hold no "
-                    "newer replication-key value, so a new query would start where "
-                    "this one did; raise max_pages_per_query or the page size"
-                )
-                raise APIError(msg)
-            if last == floor:
-                sent_at_last |= sent_at_floor
-            self._query_floor, sent_at_floor = last, sent_at_last
-
-    def _identity(self, record: Mapping[str, t.Any]) -> str:
-        """The primary key of a record (the whole record without one), as text."""
-        if self.primary_keys:
-            return json.dumps([record.get(k) for k in self.primary_keys], default=str)
-        return json.dumps(record, sort_keys=True, default=str)
-
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
-        """The page's records; a capped query ends after its last page's records."""
-        if not self.max_pages_per_query:  # no extra generator per record
-            return super().parse_response(response)
-        return self._page_of_capped_query(response)
-
-    def _page_of_capped_query(
-        self, response: requests.Response
-    ) -> Iterator[dict[str, t.Any]]:
-        yield from super().parse_response(response)
-        if self.last_page_size:
-            self._pages_read += 1
-            if self._pages_read >= self.max_pages_per_query:
-                raise _PageCapReachedError
 
     def _windowed_records(
         self, context: Mapping[str, t.Any] | None
@@ -265,7 +198,7 @@ class IncrementalStream(BuilderStream):
             if self.is_timestamp_replication_key
             else int(end.timestamp())  # a Unix-timestamp key keeps numbers
         )
-        if current is not None and _as_key(current) >= _as_key(value):
+        if current is not None and as_key(current) >= as_key(value):
             value = current
         state["replication_key"] = self.replication_key
         state["replication_key_value"] = value
@@ -293,7 +226,7 @@ class IncrementalStream(BuilderStream):
             return shaped
         floor = self._client_floor(context)
         value = shaped.get(self.replication_key)
-        if floor is not None and value is not None and _as_key(value) < floor:
+        if floor is not None and value is not None and as_key(value) < floor:
             return None
         return shaped
 
@@ -301,7 +234,7 @@ class IncrementalStream(BuilderStream):
         key = tuple(sorted((context or {}).items()))
         if key not in self._floors:
             start = self.starting_value(context)
-            self._floors[key] = None if start is None else _as_key(start)
+            self._floors[key] = None if start is None else as_key(start)
         return self._floors[key]
 
     def prepare_record(
@@ -332,6 +265,6 @@ class IncrementalStream(BuilderStream):
         if self.children_of_changed_only and self.replication_key:
             value = record.get(self.replication_key)
             floor = self._client_floor(None)
-            if value is not None and floor is not None and _as_key(value) <= floor:
+            if value is not None and floor is not None and as_key(value) <= floor:
                 return None  # unchanged since the last run: its children are too
         return super().context_from(record, fields)

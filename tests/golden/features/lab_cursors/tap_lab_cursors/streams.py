@@ -11,6 +11,7 @@ from singer_sdk import SchemaDirectory, StreamSchema
 from tap_lab_cursors import schemas
 from tap_lab_cursors.client import LabCursorsStream
 from tap_lab_cursors.pagination import LimitOffsetPaginator
+from tap_lab_cursors.runtime.capped import CappedQueryStream
 from tap_lab_cursors.runtime.incremental import IncrementalStream
 
 if sys.version_info >= (3, 12):
@@ -86,7 +87,7 @@ class RevisionsNextStream(IncrementalStream, LabCursorsStream):
         return params
 
 
-class RevisionsDeepStream(IncrementalStream, LabCursorsStream):
+class RevisionsDeepStream(CappedQueryStream, LabCursorsStream):
     """Revisions Deep: GET /revisions."""
 
     name = "revisions_deep"

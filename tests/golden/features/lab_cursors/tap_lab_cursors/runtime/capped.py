@@ -1,0 +1,1 @@
+copy of tap_builder/runtime/capped.py
