@@ -623,6 +623,11 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
     )
     auth = auth_view(spec)
     tap_settings = settings(spec)
+    #: Run-time mixins the streams use: module -> class, in the order of bases.
+    mixins_used = {
+        MIXINS[name]: name for name in MIXINS if any(name in s.mixins for s in streams)
+    }
+    custom = custom_classes(spec)
     return {
         "spec": spec,
         "package": spec.package,
@@ -636,26 +641,17 @@ def template_context(connector: Connector, tool_version: str) -> dict[str, t.Any
         "sdk_paginator_imports": _imports(
             [c for c in paginators if not c.in_package], spec.package
         ),
-        "package_paginator_imports": _imports(
-            [c for c in paginators if c.in_package], spec.package
-        ),
-        "package_imports": _package_imports(paginators, streams, spec.package),
-        "runtime_mixins": {
-            MIXINS[name]: name
-            for name in MIXINS
-            if any(name in s.mixins for s in streams)
-        },
-        "extra_dependencies": extra_dependencies(
-            MIXINS[name] for name in MIXINS if any(name in s.mixins for s in streams)
-        ),
+        "package_imports": _package_imports(paginators, mixins_used, spec.package),
+        "runtime_mixins": mixins_used,
+        "extra_dependencies": extra_dependencies(mixins_used),
         "sdk_requirement": SDK_REQUIREMENT,
         "sdk_test_requirement": SDK_TEST_REQUIREMENT,
         "tool_version": tool_version,
-        "type_imports": _type_imports(streams, custom_classes(spec)),
-        "custom": custom_classes(spec),
+        "type_imports": _type_imports(streams, custom),
+        "custom": custom,
         "needs_override": any(
             s.paginator
-            or s.id in custom_classes(spec).paginators
+            or s.id in custom.paginators
             or s.needs_url_params
             or s.needs_http_request
             or s.needs_payload
@@ -709,13 +705,12 @@ def _imports(components: list[Component], package: str) -> dict[str, list[str]]:
 
 
 def _package_imports(
-    paginators: list[Component], streams: list[StreamView], package: str
+    paginators: list[Component], mixins_used: dict[str, str], package: str
 ) -> dict[str, list[str]]:
     """streams.py's imports from the package: paginators and run-time mixins."""
     found = _imports([c for c in paginators if c.in_package], package)
-    for name, module in MIXINS.items():
-        if any(name in s.mixins for s in streams):
-            found.setdefault(f"{package}.runtime.{module}", []).append(name)
+    for module, name in mixins_used.items():
+        found.setdefault(f"{package}.runtime.{module}", []).append(name)
     return {module: sorted(names) for module, names in sorted(found.items())}
 
 
