@@ -22,6 +22,9 @@ STEMS = sorted(p.stem for p in SAMPLES.glob("*.yaml")) + sorted(
     f"features/{p.stem}" for p in (SAMPLES / "features").glob("*.yaml")
 )
 RUNTIME = Path(__file__).parent.parent / "tap_builder" / "runtime"
+#: The offline-test replayer is the same file in every package: kept once.
+REPLAY = PurePosixPath("tests/replay.py")
+SHARED_REPLAY = GOLDEN / "replay.py"
 
 
 def _rendered(stem: str) -> dict[str, str]:
@@ -40,14 +43,21 @@ def _rendered(stem: str) -> dict[str, str]:
     return out
 
 
+def _shared_replay(rendered: dict[str, str]) -> str:
+    """The package's replay.py, which must equal the one golden copy."""
+    return rendered.pop(str(REPLAY))
+
+
 @pytest.mark.parametrize("stem", STEMS)
 def test_sample_renders_the_golden_package(
     stem: str, request: pytest.FixtureRequest
 ) -> None:
     """Every file, and no other, matches tests/golden/<stem>/."""
     rendered = _rendered(stem)
+    replay = _shared_replay(rendered)
     root = GOLDEN / stem
     if request.config.getoption("--update-golden"):
+        SHARED_REPLAY.write_text(replay, encoding="utf-8")
         for old in sorted(root.rglob("*"), reverse=True) if root.exists() else []:
             old.unlink() if old.is_file() else old.rmdir()
         for name, text in rendered.items():
@@ -62,6 +72,16 @@ def test_sample_renders_the_golden_package(
         if p.is_file()
     }
     assert sorted(rendered) == sorted(expected), "files added or removed"
+    if replay != SHARED_REPLAY.read_text(encoding="utf-8"):
+        diff = "".join(
+            difflib.unified_diff(
+                SHARED_REPLAY.read_text(encoding="utf-8").splitlines(True),
+                replay.splitlines(True),
+                "golden/replay.py",
+                f"{stem}/{REPLAY}",
+            )
+        )
+        pytest.fail(f"{stem}/{REPLAY} differs from golden/replay.py:\n{diff}")
     for name, text in rendered.items():
         if text != expected[name]:
             diff = "".join(
