@@ -20,11 +20,7 @@ from tap_builder.components import AUTHENTICATORS, PAGINATORS
 from tap_builder.components.formats import format_problems
 from tap_builder.runtime.variables import TemplateError, Variable, variables_in
 from tap_builder.spec.errors import brief
-from tap_builder.spec.fields import (
-    HEADER_NAME,
-    Found,
-    jsonpath_problem,
-)
+from tap_builder.spec.fields import Found, header_name_problem, jsonpath_problem
 from tap_builder.spec.graphql import graphql_problems
 from tap_builder.spec.jobs import job_problems
 from tap_builder.spec.loader import MAX_DEPTH, depth_of, value_problems
@@ -41,8 +37,6 @@ if t.TYPE_CHECKING:
     from pathlib import Path
 
     from tap_builder.spec.loader import Loc
-
-_HEADER_NAME = HEADER_NAME
 
 
 @dataclass(frozen=True)
@@ -458,8 +452,8 @@ def _stream_shape(stream: Stream, loc: Loc) -> Iterator[Found]:
     if stream.body is not None and stream.method != "POST":
         yield (*loc, "body"), "a body is only sent with method: POST"
     for name in stream.headers:
-        if not _HEADER_NAME.match(name):
-            yield (*loc, "headers", name), f"{name!r} is not a valid HTTP header name"
+        if problem := header_name_problem(name):
+            yield (*loc, "headers", name), problem
     pagination = stream.pagination
     if pagination is not None:
         where = (*loc, "pagination")
@@ -470,11 +464,8 @@ def _stream_shape(stream: Stream, loc: Loc) -> Iterator[Found]:
     if incremental and incremental.location == "header":
         for key in ("param_name", "end_param"):
             name = getattr(incremental, key)
-            if name is not None and not _HEADER_NAME.match(name):
-                yield (
-                    (*loc, "incremental", key),
-                    f"{name!r} is not a valid HTTP header name",
-                )
+            if name is not None and (problem := header_name_problem(name)):
+                yield (*loc, "incremental", key), problem
 
 
 ISO_DURATION = re.compile(
